@@ -1,0 +1,40 @@
+# Two commands on a machine with only python3 and make: `make publish`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: publish test pytest lint format bench clean-venv
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Build the demo site, print the gate report and the posting plan (a dry run unless networks are configured).
+publish: $(STAMP)
+	$(BIN)/invoke publish
+
+## Lint, type-check and run the whole test suite.
+test: $(STAMP) lint pytest
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Benchmarks (not timed tests): ratios against a baseline measured in the same run.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/gate_build.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,6 @@
+"""Pelican glue (filled in below)."""
+
+
+def register() -> None:
+    """Connect the signal handlers."""
+

@@ -1,0 +1,1 @@
+"""Local stand-ins for every network, for tests, `engage sandbox` and `invoke demo`."""
