@@ -103,6 +103,9 @@ class OutgoingPost:
     link_description: str | None = None
     reply_to: RemoteRef | None = None
     scheduled_at: datetime | None = None  # only for networks with native scheduling
+    # When the ledger first queued this post: stable across retries, so a network
+    # without idempotency keys can derive a deterministic record key from it.
+    created_at: datetime | None = None
 
 
 class UsageMeter(Protocol):
