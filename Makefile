@@ -11,6 +11,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# Pelican finds namespace plugins only inside its own pelican/plugins folder, which an
+	@# editable install does not reach: link the source tree there (pip never removes it).
+	ln -sfn "$(CURDIR)/plugins/pelican/plugins/engage" \
+		"$$($(BIN)/python -c 'import pelican, os; print(os.path.dirname(pelican.__file__))')/plugins/engage"
 	touch $(STAMP)
 
 ## Build the demo site, print the gate report and the posting plan (a dry run unless networks are configured).

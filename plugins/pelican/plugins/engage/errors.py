@@ -41,6 +41,11 @@ class MetadataError(EngageError):
         self.problem = problem
         super().__init__(f"{source_path}: metadata {key!r} {problem}.")
 
+    @property
+    def problem_sentence(self) -> str:
+        """The problem without the file name, for a report that already names the post."""
+        return f"metadata {self.key!r} {self.problem}"
+
 
 class StoreError(EngageError):
     """The state database cannot be used as it is."""

@@ -1,6 +1,202 @@
-"""Pelican glue (filled in below)."""
+"""Pelican glue: judge every article and attach ``article.engage``.
+
+The handlers are module-level functions (Pelican's signals hold weak
+references, so handlers defined inside ``register()`` would be collected) and
+check that the plugin is enabled for the build at hand, because a handler stays
+connected after the build that registered it. The build never fetches and
+never posts: it reads the state database, if there is one, without writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees our namespace dir
+
+from . import commentary as commentary_mod
+from . import gate
+from .errors import ConfigError, StoreError
+from .metadata import parse_metadata
+from .model import EngageInfo, PostRecord
+from .settings import EngageSettings
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+PLUGIN_NAMES = frozenset({"engage", "pelican.plugins.engage"})
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class BuildRecord:
+    """What the last build saw; the `engage` commands read it after running Pelican."""
+
+    settings: EngageSettings
+    posts: list[PostRecord] = field(default_factory=list)
+    metadata_errors: list[str] = field(default_factory=list)
+
+
+class _State:
+    """What the current build has judged; reset at every `initialized` signal so an
+    autoreload or a second build in the same process never sees an old build."""
+
+    last_build: BuildRecord | None = None
+
+
+STATE = _State()
+
+
+def last_build() -> BuildRecord | None:
+    return STATE.last_build
+
+
+def enabled(settings: dict[str, Any]) -> bool:
+    """Whether the build using ``settings`` loaded this plugin.
+
+    After initialisation Pelican replaces PLUGINS by the names of the plugins
+    that registered successfully.
+    """
+    plugins = settings.get("PLUGINS")
+    return plugins is not None and any(getattr(p, "__name__", p) in PLUGIN_NAMES for p in plugins)
+
+
+def on_initialized(pelican: Any) -> None:
+    """Validate the settings early and make `engage/comments.html` includable."""
+    STATE.last_build = None
+    if not enabled(pelican.settings):
+        return
+    EngageSettings.from_pelican(pelican.settings)  # a ConfigError stops the build here
+    overrides = list(pelican.settings.get("THEME_TEMPLATES_OVERRIDES") or [])
+    if str(TEMPLATES) not in overrides:
+        overrides.append(str(TEMPLATES))  # after the user's own overrides: theirs win
+        pelican.settings["THEME_TEMPLATES_OVERRIDES"] = overrides
+
+
+def _read_state(settings: EngageSettings) -> dict[str, gate.SourceText]:
+    try:
+        store = Store.open_readonly(settings.db_path)
+    except StoreError as exc:
+        log.error("engage: %s; building without it", exc)
+        return {}
+    if store is None:
+        return {}
+    with store:
+        return store.sources()
+
+
+def judge_articles(
+    settings: EngageSettings,
+    articles: Iterable[tuple[Any, bool]],
+    sources: dict[str, gate.SourceText],
+    *,
+    judge: bool = True,
+) -> list[PostRecord]:
+    """Gate verdicts for ``(article, may_be_candidate)`` pairs.
+
+    With ``judge=False`` (pages) the commentary is measured but no rule applies.
+    """
+    pending = []
+    for article, may_be_candidate in articles:
+        rel = os.path.relpath(article.source_path, settings.base_dir)
+        meta, errors = parse_metadata(rel, article.metadata, timezone=settings.timezone)
+        for error in errors:
+            log.error("engage: %s", error)
+        post_input = gate.PostInput(
+            key=rel,
+            title=article.title,
+            date=getattr(article, "date", None),
+            html=article._content,
+            candidate=may_be_candidate and not meta.opted_out,
+            source_url=meta.source,
+            metadata_errors=tuple(e.problem_sentence for e in errors),
+        )
+        pending.append((article, rel, meta, post_input))
+    inputs = [p[3] for p in pending]
+    verdicts = (
+        gate.evaluate(inputs, sources, settings.gate)
+        if judge
+        else {p.key: gate.measure_only(p, settings.gate) for p in inputs}
+    )
+    records = []
+    for article, rel, meta, post_input in pending:
+        verdict = verdicts[rel]
+        url = f"{settings.site_url.rstrip('/')}/{article.url}" if settings.site_url else article.url
+        records.append(
+            PostRecord(
+                source_path=rel,
+                slug=article.slug,
+                title=article.title,
+                url=url,
+                date=getattr(article, "date", None),
+                status=article.status,
+                kind="article" if judge else "page",
+                meta=meta,
+                candidate=post_input.candidate,
+                post_input=post_input,
+                verdict=verdict,
+            )
+        )
+    return records
+
+
+def attach(article: Any, record: PostRecord, settings: EngageSettings) -> None:
+    found = record.verdict.analysis.commentary
+    article.engage = EngageInfo(
+        candidate=record.candidate,
+        eligible=record.verdict.eligible,
+        reasons=list(record.verdict.reasons),
+        commentary=Markup(found.html if found else ""),
+        commentary_words=record.verdict.commentary_words,
+        show_gate=settings.show_gate,
+    )
+    # Deterministic from the source file alone, so safe with Pelican's content cache.
+    article._content = commentary_mod.mark(article._content, found)
+
+
+def on_article_generator_finalized(generator: Any) -> None:
+    if not enabled(generator.settings):
+        return
+    try:
+        settings = EngageSettings.from_pelican(generator.settings)
+    except ConfigError as exc:
+        log.error("engage: %s", exc)
+        raise
+    articles = [
+        *((a, True) for a in generator.articles),
+        *((a, True) for a in generator.translations),
+        *((a, False) for a in generator.hidden_articles),
+        *((a, False) for a in generator.hidden_translations),
+        *((a, False) for a in generator.drafts),
+        *((a, False) for a in generator.drafts_translations),
+    ]
+    records = judge_articles(settings, articles, _read_state(settings))
+    for (article, _), record in zip(articles, records, strict=True):
+        attach(article, record, settings)
+    STATE.last_build = BuildRecord(settings, records)
+    held = sum(1 for r in records if r.candidate and not r.verdict.eligible)
+    log.info("engage: %d articles judged, %d held back from cross-posting", len(records), held)
+
+
+def on_page_generator_finalized(generator: Any) -> None:
+    """Pages are never cross-posted; they are listed so reports cover the whole site."""
+    build = STATE.last_build
+    if not enabled(generator.settings) or build is None:
+        return
+    settings = build.settings
+    pages = [*generator.pages, *generator.hidden_pages, *generator.draft_pages]
+    records = judge_articles(settings, ((p, False) for p in pages), {}, judge=False)
+    for page, record in zip(pages, records, strict=True):
+        attach(page, record, settings)
+    build.posts.extend(records)
 
 
 def register() -> None:
-    """Connect the signal handlers."""
-
+    signals.initialized.connect(on_initialized)
+    signals.article_generator_finalized.connect(on_article_generator_finalized)
+    signals.page_generator_finalized.connect(on_page_generator_finalized)

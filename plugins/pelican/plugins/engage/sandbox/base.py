@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -66,17 +66,18 @@ class Response:
         return json.dumps(self.body).encode("utf-8")
 
 
-Handler = Callable[[Request], Response]
+Handler = Callable[[Request], Response | None]
+H = TypeVar("H", bound=Callable[..., Any])
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str) -> Callable[[H], H]:
     """Mark a method as the handler of ``method`` on paths matching ``pattern``.
 
     ``pattern`` is a regex matched against the whole path; named groups become
     ``request.params``.
     """
 
-    def mark(func: Handler) -> Handler:
+    def mark(func: H) -> H:
         func._route = (method.upper(), re.compile(pattern + r"\Z"))  # type: ignore[attr-defined]
         return func
 
@@ -147,7 +148,7 @@ class StandIn:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> StandIn:
         self._thread = threading.Thread(
@@ -384,6 +385,7 @@ def _parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            payload = part.get_payload(decode=True) or b""
-            fields[str(name)] = payload.decode("utf-8", "replace")
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                fields[str(name)] = payload.decode("utf-8", "replace")
     return fields

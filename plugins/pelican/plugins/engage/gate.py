@@ -1,0 +1,230 @@
+"""The gate: is a post's own take original enough to cross-post?
+
+Pure logic: takes rendered HTML, the cached source texts and the settings,
+returns a verdict with reason codes and messages that carry the numbers. It
+imports neither Pelican nor any network library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import text as textmod
+from .commentary import PostAnalysis, analyze
+from .reuse import ReuseIndex
+
+DEFAULT_HEADINGS = ("My take", "Commentary", "What I think", "Why it matters")
+
+MISSING_COMMENTARY = "missing_commentary"
+TOO_SHORT = "too_short"
+MOSTLY_QUOTED = "mostly_quoted"
+COPIED_FROM_SOURCE = "copied_from_source"
+REUSED_COMMENTARY = "reused_commentary"
+SOURCE_UNCHECKED = "source_unchecked"
+INVALID_METADATA = "invalid_metadata"
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    headings: tuple[str, ...] = DEFAULT_HEADINGS
+    min_words: int = 40
+    max_quoted_ratio: float = 0.6  # quotations may be at most this share of a post's words
+    copy_threshold: float = 0.5  # containment in the source at or above this is a copy
+    reuse_threshold: float = 0.6  # containment in an earlier commentary at or above this
+    short_text_words: int = 8  # below this, shingles are noise: compare whole phrases
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class PostInput:
+    key: str  # the source path: unique per post
+    title: str
+    date: datetime | None
+    html: str
+    candidate: bool
+    source_url: str | None = None
+    metadata_errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceText:
+    url: str
+    ok: bool
+    text: str = ""
+    error: str | None = None
+    fetched_at: str | None = None
+
+
+@dataclass
+class Verdict:
+    key: str
+    candidate: bool
+    analysis: PostAnalysis
+    reasons: list[Reason] = field(default_factory=list)
+    copy_containment: float | None = None
+    reuse_containment: float | None = None
+    reused_from: str | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return self.candidate and not self.reasons
+
+    @property
+    def commentary_words(self) -> int:
+        c = self.analysis.commentary
+        return c.own_words if c else 0
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def evaluate(
+    posts: Sequence[PostInput],
+    sources: Mapping[str, SourceText],
+    settings: GateSettings | None = None,
+) -> dict[str, Verdict]:
+    """Verdicts for all ``posts`` of a site, keyed by ``PostInput.key``.
+
+    Posts are judged oldest first so a commentary is compared only with the
+    commentaries written before it.
+    """
+    settings = settings or GateSettings()
+    index = ReuseIndex()
+    titles = {p.key: p.title for p in posts}
+    verdicts: dict[str, Verdict] = {}
+    for post in sorted(posts, key=lambda p: (p.date is None, p.date or datetime.min, p.key)):
+        verdict = Verdict(post.key, post.candidate, analyze(post.html, settings.headings))
+        for problem in post.metadata_errors:
+            verdict.reasons.append(Reason(INVALID_METADATA, problem))
+        normalized, shingles = _judge_commentary(verdict, settings)
+        _judge_quotes(verdict, settings)
+        if post.source_url:
+            _judge_source(verdict, post.source_url, sources.get(post.source_url), settings)
+        if normalized:
+            _judge_reuse(verdict, normalized, shingles, index, titles, settings)
+            index.add(post.key, normalized, shingles)
+        verdicts[post.key] = verdict
+    return verdicts
+
+
+def measure_only(post: PostInput, settings: GateSettings) -> Verdict:
+    """A verdict without rules, for pages (never candidates, never compared)."""
+    return Verdict(post.key, False, analyze(post.html, settings.headings))
+
+
+def _judge_commentary(verdict: Verdict, settings: GateSettings) -> tuple[str, set[str]]:
+    commentary = verdict.analysis.commentary
+    if commentary is None:
+        headings = ", ".join(repr(h) for h in settings.headings)
+        verdict.reasons.append(
+            Reason(
+                MISSING_COMMENTARY,
+                f"no commentary section: add your own take under a heading such as {headings}, "
+                'or in an element with class="commentary"',
+            )
+        )
+        return "", set()
+    words = commentary.own_words
+    if words < settings.min_words:
+        verdict.reasons.append(
+            Reason(TOO_SHORT, f"commentary has {words} words, {settings.min_words} needed")
+        )
+    normalized = textmod.normalize(commentary.own_text)
+    return normalized, textmod.shingles(normalized)
+
+
+def _judge_quotes(verdict: Verdict, settings: GateSettings) -> None:
+    analysis = verdict.analysis
+    if analysis.total_words and analysis.quoted_ratio > settings.max_quoted_ratio:
+        verdict.reasons.append(
+            Reason(
+                MOSTLY_QUOTED,
+                f"quotations are {_pct(analysis.quoted_ratio)} of the post "
+                f"({analysis.quoted_words} of {analysis.total_words} words), "
+                f"at most {_pct(settings.max_quoted_ratio)} allowed",
+            )
+        )
+
+
+def _judge_source(
+    verdict: Verdict, url: str, source: SourceText | None, settings: GateSettings
+) -> None:
+    if source is None or not source.ok:
+        why = source.error if source and source.error else "it has not been fetched yet"
+        verdict.reasons.append(
+            Reason(
+                SOURCE_UNCHECKED,
+                f"the text of the Source {url} could not be compared ({why}); "
+                "`engage check` fetches it again",
+            )
+        )
+        return
+    commentary = verdict.analysis.commentary
+    if commentary is None:
+        return
+    own = textmod.normalize(commentary.own_text)
+    whole = textmod.normalize(source.text)
+    if textmod.count_words(own) < settings.short_text_words:
+        copied = textmod.contains_phrase(own, whole)
+        verdict.copy_containment = 1.0 if copied else 0.0
+        if copied:
+            verdict.reasons.append(
+                Reason(
+                    COPIED_FROM_SOURCE,
+                    f"the whole commentary ({textmod.count_words(own)} words) "
+                    f"appears word for word in the source {url}",
+                )
+            )
+        return
+    score = textmod.containment(textmod.shingles(own), textmod.shingles(whole))
+    verdict.copy_containment = score
+    if score >= settings.copy_threshold:
+        verdict.reasons.append(
+            Reason(
+                COPIED_FROM_SOURCE,
+                f"{_pct(score)} of the commentary's three-word phrases appear in the source "
+                f"{url}, at most {_pct(settings.copy_threshold)} allowed",
+            )
+        )
+
+
+def _judge_reuse(
+    verdict: Verdict,
+    normalized: str,
+    shingles: set[str],
+    index: ReuseIndex,
+    titles: Mapping[str, str],
+    settings: GateSettings,
+) -> None:
+    if len(normalized.split()) < settings.short_text_words:
+        earlier = index.exact_match(normalized)
+        score = 1.0 if earlier else 0.0
+    else:
+        match = index.best_match(shingles)
+        earlier, score = (match.key, match.containment) if match else (None, 0.0)
+    verdict.reuse_containment = score
+    if earlier and score >= settings.reuse_threshold:
+        verdict.reused_from = earlier
+        verdict.reasons.append(
+            Reason(
+                REUSED_COMMENTARY,
+                f"{_pct(score)} of the commentary repeats the commentary of the earlier post "
+                f"{titles.get(earlier, earlier)!r} ({earlier}), "
+                f"at most {_pct(settings.reuse_threshold)} allowed",
+            )
+        )

@@ -1,0 +1,51 @@
+"""An inverted index of earlier commentaries, to catch boilerplate takes.
+
+Each commentary is stored as its set of word shingles; a query walks only the
+posting lists of its own shingles, so finding the earlier commentary that
+contains most of a new one costs time proportional to the overlap, not to
+the number of posts (a pairwise scan of thousands of posts would be quadratic).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str
+    containment: float
+
+
+class ReuseIndex:
+    def __init__(self) -> None:
+        self._postings: dict[str, list[int]] = {}
+        self._keys: list[str] = []
+        self._exact: dict[str, str] = {}  # normalized short text -> first key
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: str, normalized: str, shingles: set[str]) -> None:
+        doc = len(self._keys)
+        self._keys.append(key)
+        self._exact.setdefault(normalized, key)
+        for shingle in shingles:
+            self._postings.setdefault(shingle, []).append(doc)
+
+    def best_match(self, shingles: set[str]) -> Match | None:
+        """The indexed commentary that contains the largest share of ``shingles``."""
+        if not shingles:
+            return None
+        overlap: Counter[int] = Counter()
+        for shingle in shingles:
+            overlap.update(self._postings.get(shingle, ()))
+        if not overlap:
+            return None
+        doc, shared = overlap.most_common(1)[0]
+        return Match(self._keys[doc], shared / len(shingles))
+
+    def exact_match(self, normalized: str) -> str | None:
+        """The first indexed commentary with exactly this text (for very short ones)."""
+        return self._exact.get(normalized) if normalized else None

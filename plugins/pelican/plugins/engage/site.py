@@ -1,0 +1,87 @@
+"""Run Pelican for the `engage` commands: read the site, or build it.
+
+Reading runs every generator's ``generate_context`` (so the plugin judges
+every article) without writing output; building is a full ``Pelican.run()``.
+Either way the plugin must really have run: Pelican only logs a plugin that
+fails to import, and the build would "succeed" without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pelican import Pelican  # type: ignore[attr-defined]  # mypy sees our namespace dir
+from pelican.settings import read_settings
+
+from . import gate, plugin
+from .errors import ConfigError, EngageError
+from .settings import BASE_DIR_KEY
+
+log = logging.getLogger(__name__)
+
+
+def load_settings(path: Path | str, override: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Pelican settings from ``path``, with relative engage paths resolved beside it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"settings file {path} does not exist")
+    values = {BASE_DIR_KEY: str(path.resolve().parent), **(override or {})}
+    return dict(read_settings(str(path), override=values))
+
+
+def _checked(settings: Mapping[str, Any]) -> plugin.BuildRecord:
+    record = plugin.last_build()
+    if record is None:
+        loaded = ", ".join(map(str, settings.get("PLUGINS") or [])) or "none"
+        raise EngageError(
+            "the engage plugin did not run during the Pelican build (plugins loaded: "
+            f'{loaded}); add PLUGINS = ["engage"] to the settings and check the log above '
+            "for an import error"
+        )
+    return record
+
+
+def read_site(settings: dict[str, Any]) -> plugin.BuildRecord:
+    """Judge every article without writing any output."""
+    pelican = Pelican(settings)
+    context = dict(settings)
+    context.update(
+        generated_content={},
+        static_links=set(),
+        static_content={},
+        localsiteurl=settings["SITEURL"],
+    )
+    generators = [
+        cls(
+            context=context,
+            settings=settings,
+            path=pelican.path,
+            theme=pelican.theme,
+            output_path=pelican.output_path,
+        )
+        for cls in pelican._get_generator_classes()
+    ]
+    for generator in generators:
+        if hasattr(generator, "generate_context"):
+            generator.generate_context()
+    return _checked(settings)
+
+
+def build_site(settings: dict[str, Any]) -> plugin.BuildRecord:
+    """A full Pelican build into OUTPUT_PATH."""
+    Pelican(settings).run()
+    return _checked(settings)
+
+
+def rejudge(record: plugin.BuildRecord, sources: Mapping[str, gate.SourceText]) -> None:
+    """Judge the posts again with fresher source texts (after `engage check` fetched them)."""
+    articles = [p.post_input for p in record.posts if p.kind == "article"]
+    verdicts = gate.evaluate(articles, sources, record.settings.gate)
+    record.posts = [
+        replace(p, verdict=verdicts[p.source_path]) if p.source_path in verdicts else p
+        for p in record.posts
+    ]
