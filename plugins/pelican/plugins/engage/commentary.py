@@ -19,7 +19,24 @@ from html.parser import HTMLParser
 
 from . import text as textmod
 
-VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"])
+VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
 QUOTE_TAGS = frozenset({"blockquote", "q"})
 CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "script", "style", "template"})
 HEADING_LEVEL = {f"h{n}": n for n in range(1, 7)}
