@@ -1,14 +1,42 @@
-"""Shared fixtures. pytest-socket (see pyproject addopts) refuses any
-connection that is not to loopback, so a test that reaches for the internet fails."""
+"""Shared fixtures.
+
+Tests never reach beyond this machine: pytest-socket (see pyproject addopts)
+refuses connections to anything but loopback, and the resolver guard below
+refuses to look up any other name, so not even a DNS query leaves.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+REPO = Path(__file__).resolve().parent.parent
+
 # requests (tweepy) and httpx honour proxies from the environment; loopback must bypass them.
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
+for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_proxy, None)
+
+_real_getaddrinfo = socket.getaddrinfo
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", None}
+
+
+def _loopback_only_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name not in LOOPBACK_NAMES and not str(name).startswith("127."):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests do not resolve {name!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only_getaddrinfo)
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +54,17 @@ def _no_credentials_from_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
         "WEBMENTIONIO_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def demo_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private copy of the demo blog (content, theme, settings, tasks), as the cwd."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("content", "theme"):
+        shutil.copytree(REPO / name, site / name)
+    for name in ("pelicanconf.py", "publishconf.py", "tasks.py"):
+        shutil.copy2(REPO / name, site / name)
+    monkeypatch.chdir(site)
+    monkeypatch.syspath_prepend(str(site))
+    yield site

@@ -115,7 +115,7 @@ class _Scanner(HTMLParser):
         sibling = len(self.stack) == self.depth
         if self.active and self.kind == "heading" and level and level <= self.level and sibling:
             self._finish(offset, offset)  # a sibling heading of the same or higher level
-        if self.kind is None and self.heading is None and level:
+        if self.heading is None and level and (self.kind is None or self.active):
             self.heading = (level, offset, len(self.stack), [])
         if self.kind is None and self.heading is None:
             classes = set((dict(attrs).get("class") or "").split())
@@ -146,9 +146,17 @@ class _Scanner(HTMLParser):
         if self.heading and tag == f"h{self.heading[0]}" and len(self.stack) == self.heading[2]:
             level, start, depth, parts = self.heading
             self.heading = None
-            if _normalize_heading("".join(parts)) in self.headings:
+            title = "".join(parts)
+            is_take = _normalize_heading(title) in self.headings
+            if self.kind is None and is_take:
                 self.kind, self.level, self.depth, self.start = "heading", level, depth, start
                 self.content_start = self._after_tag(offset)
+                return
+            if self.active and not is_take:
+                self.own.append(title)  # a sub-heading inside the take is the author's words
+                self.post_own.append(title)
+            elif self.kind is None:
+                self.post_own.append(title)
             return
         if not self.active:
             return

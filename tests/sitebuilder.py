@@ -1,0 +1,54 @@
+"""Build small throwaway Pelican sites for tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from conftest import REPO
+
+
+def write_post(content: Path, name: str, body: str, **meta: str) -> Path:
+    """A Markdown post with Pelican metadata; ``meta`` keys are written as given."""
+    meta.setdefault("Title", name.replace("-", " ").title())
+    meta.setdefault("Date", "2026-11-01 10:00")
+    header = "".join(f"{k}: {v}\n" for k, v in meta.items())
+    path = content / f"{name}.md"
+    path.write_text(header + "\n" + textwrap.dedent(body).strip() + "\n", encoding="utf-8")
+    return path
+
+
+def write_settings(site: Path, **settings: Any) -> Path:
+    """A pelicanconf.py for ``site`` using the repo's theme and the engage plugin."""
+    values = {
+        "AUTHOR": "Test Author",
+        "SITENAME": "Test site",
+        "SITEURL": "https://blog.example.net",
+        "PATH": "content",
+        "OUTPUT_PATH": "output",
+        "TIMEZONE": "UTC",
+        "THEME": str(REPO / "theme"),
+        "PLUGINS": ["engage"],
+        "ENGAGE_SHOW_GATE": True,
+        "FEED_ALL_ATOM": None,
+        "CATEGORY_FEED_ATOM": None,
+        "AUTHOR_FEED_ATOM": None,
+        "AUTHOR_FEED_RSS": None,
+        "TRANSLATION_FEED_ATOM": None,
+        "CACHE_CONTENT": False,
+        "LOAD_CONTENT_CACHE": False,
+    }
+    values.update(settings)
+    path = site / "pelicanconf.py"
+    path.write_text("".join(f"{k} = {v!r}\n" for k, v in values.items()), encoding="utf-8")
+    (site / "content").mkdir(exist_ok=True)
+    return path
+
+
+TAKE = (
+    "I have been running my own little server for three years now, and the thing that "
+    "surprised me most is how little of the work is technical. Most of it is deciding "
+    "what kind of place I want it to be, writing that down, and then actually answering "
+    "the people who show up. That part never gets automated away, and I am glad."
+)

@@ -1,0 +1,103 @@
+"""Finding the commentary in rendered HTML, and measuring quotations."""
+
+from __future__ import annotations
+
+import markdown
+
+from pelican.plugins.engage.commentary import MARK_OPEN, analyze, mark
+
+HEADINGS = ["My take", "Commentary", "What I think", "Why it matters"]
+
+
+def render(md: str) -> str:
+    return markdown.markdown(md)
+
+
+def test_markdown_section_runs_to_the_next_heading_of_the_same_level() -> None:
+    html = render(
+        "Intro.\n\n## My take\n\nMine, all mine.\n\n### A detail\n\nStill mine.\n\n"
+        "## Links\n\nNot mine."
+    )
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None
+    assert found.own_text == "Mine, all mine. A detail Still mine."
+    assert "Links" not in found.html and "My take" not in found.html
+
+
+def test_heading_match_ignores_case_colons_and_spacing() -> None:
+    html = render("## WHY   it matters:\n\nBecause I say so.")
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "Because I say so."
+
+
+def test_rest_sections_end_with_their_wrapper() -> None:
+    # Pelican's reST writer wraps each section in <div class="section">.
+    html = (
+        '<div class="section" id="news"><h2>News</h2><p>A thing happened.</p></div>\n'
+        '<div class="section" id="my-take"><h2>My take</h2><p>It matters to me.</p>'
+        '<div class="section"><h3>Deeper</h3><p>Really.</p></div></div>\n'
+        '<div class="section"><h2>Elsewhere</h2><p>Not the take.</p></div>'
+    )
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None
+    assert found.own_text == "It matters to me. Deeper Really."
+    marked = mark(html, found)
+    assert marked.count(MARK_OPEN) == 1
+    assert marked.index(MARK_OPEN) < marked.index("<h2>My take") < marked.index("</section>")
+    assert marked.index("</section>") < marked.index("Elsewhere")
+
+
+def test_element_with_commentary_class_counts() -> None:
+    html = '<p>News.</p><div class="aside commentary"><p>My own words here.</p></div><p>After</p>'
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "My own words here."
+    assert mark(html, found).endswith("</div></section><p>After</p>")
+
+
+def test_quotes_code_and_quotation_marks_are_not_own_words() -> None:
+    html = render(
+        "## My take\n\n> A long quotation from the source article here.\n\n"
+        'I agree that "the web is a commons" and I wrote `some code` about it.\n\n'
+        "    print('code block')\n\nMy closing words, with a <q>short quote</q>."
+    )
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None
+    assert "quotation" not in found.own_text and "commons" not in found.own_text
+    assert "code" not in found.own_text.replace("some code", "")
+    assert found.own_text.split() == (
+        "I agree that and I wrote about it. My closing words, with a .".split()
+    )
+    assert "the web is a commons" in found.quoted_text and "short quote" in found.quoted_text
+
+
+def test_curly_and_guillemet_quotes() -> None:
+    html = "<h2>My take</h2><p>She said “this is quoted” and «ceci aussi», then I spoke.</p>"
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "She said and , then I spoke."
+
+
+def test_whole_post_quotation_ratio() -> None:
+    html = render("> " + "quoted words " * 30 + "\n\n## My take\n\n" + "mine " * 20)
+    analysis = analyze(html, HEADINGS)
+    assert analysis.total_words == 80 and analysis.quoted_words == 60
+    assert analysis.quoted_ratio == 0.75
+
+
+def test_no_commentary() -> None:
+    analysis = analyze(render("## Summary\n\nJust news."), HEADINGS)
+    assert analysis.commentary is None
+    assert mark("<p>x</p>", None) == "<p>x</p>"
+
+
+def test_marking_is_idempotent() -> None:
+    html = render("Intro\n\n## My take\n\nMine.")
+    once = mark(html, analyze(html, HEADINGS).commentary)
+    assert mark(once, analyze(once, HEADINGS).commentary) == once
+    assert analyze(once, HEADINGS).commentary.own_text == "Mine."  # type: ignore[union-attr]
+
+
+def test_non_ascii_and_multiline_offsets() -> None:
+    html = "<p>Ünïcødé\nlines\n</p>\n<h2>My take</h2>\n<p>Ça marche\nbien.</p>\n<h2>Fin</h2>"
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "Ça marche bien."
+    assert html[found.start : found.end].startswith("<h2>My take")
