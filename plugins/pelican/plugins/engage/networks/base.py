@@ -128,7 +128,8 @@ class MemoryMeter:
             used = self._counts.get(key, 0)
             if limit is not None and used >= limit:
                 raise BudgetExceeded(
-                    network, f"daily limit of {limit} {kind} calls reached; raise max_{kind}_per_day"
+                    network,
+                    f"daily limit of {limit} {kind} calls reached; raise max_{kind}_per_day",
                 )
             self._counts[key] = used + 1
 
@@ -197,10 +198,16 @@ class Adapter(ABC):
         """
         return None
 
-    def reply(self, to: RemoteRef, text: str, idempotency_key: str) -> RemoteRef:
+    def reply(
+        self, to: RemoteRef, text: str, idempotency_key: str, created_at: datetime | None = None
+    ) -> RemoteRef:
+        """Answer a remote item (a comment or a post) in its own thread."""
         if not self.can_reply:
             raise Unsupported(self.name, "this network does not take replies")
-        return self.publish(OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=to))
+        post = OutgoingPost(
+            text=text, idempotency_key=idempotency_key, reply_to=to, created_at=created_at
+        )
+        return self.publish(post)
 
     # -- reading ------------------------------------------------------------
     @abstractmethod
