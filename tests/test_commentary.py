@@ -65,7 +65,7 @@ def test_quotes_code_and_quotation_marks_are_not_own_words() -> None:
     assert "quotation" not in found.own_text and "commons" not in found.own_text
     assert "code" not in found.own_text.replace("some code", "")
     assert found.own_text.split() == (
-        "I agree that and I wrote about it. My closing words, with a .".split()
+        ["I", "agree", "that", "and", "I", "wrote", "about", "it.", "My", "closing", "words,", "with", "a", "."]
     )
     assert "the web is a commons" in found.quoted_text and "short quote" in found.quoted_text
 

@@ -40,7 +40,9 @@ def post(
     )
 
 
-def judge(*posts: PostInput, sources: dict[str, SourceText] | None = None, **kw: object) -> dict[str, Verdict]:
+def judge(
+    *posts: PostInput, sources: dict[str, SourceText] | None = None, **kw: object
+) -> dict[str, Verdict]:
     return evaluate(list(posts), sources or {}, GateSettings(**kw))  # type: ignore[arg-type]
 
 
@@ -126,11 +128,15 @@ def test_quoting_the_source_in_quotation_marks_is_not_copying() -> None:
 def test_very_short_commentary_is_compared_as_a_whole_phrase() -> None:
     sources = {SOURCE_URL: SourceText(SOURCE_URL, True, ARTICLE)}
     copied = judge(
-        post(take="to keep the public library open", source=SOURCE_URL), sources=sources, min_words=1
+        post(take="to keep the public library open", source=SOURCE_URL),
+        sources=sources,
+        min_words=1,
     )["content/p.md"]
     assert copied.codes == ["copied_from_source"]
     assert "word for word" in copied.reasons[0].message
-    own = judge(post(take="Libraries on Sunday: yes.", source=SOURCE_URL), sources=sources, min_words=1)
+    own = judge(
+        post(take="Libraries on Sunday: yes.", source=SOURCE_URL), sources=sources, min_words=1
+    )
     assert own["content/p.md"].eligible
 
 
@@ -153,7 +159,9 @@ def test_two_posts_sharing_boilerplate() -> None:
         "As always, this shows that the open web only works when we all take part in it, "
         "write for each other, link generously, and keep our own archives in good order."
     )
-    first = post("content/first.md", take=boilerplate + " Also, the first post has its own words.", day=1)
+    first = post(
+        "content/first.md", take=boilerplate + " Also, the first post has its own words.", day=1
+    )
     second = post("content/second.md", take=boilerplate + " Short addition.", day=5)
     verdicts = judge(second, first, min_words=20)  # input order does not matter: dates do
     assert verdicts["content/first.md"].eligible
@@ -177,7 +185,9 @@ def test_a_shared_sentence_is_not_reuse() -> None:
 
 def test_reuse_index_scales_to_thousands_of_posts() -> None:
     posts = [
-        post(f"content/{i}.md", take=f"{TAKE} Unique thought number {i} about topic {i * 7}.", day=i)
+        post(
+            f"content/{i}.md", take=f"{TAKE} Unique thought number {i} about topic {i * 7}.", day=i
+        )
         for i in range(1500)
     ]
     verdicts = judge(*posts)

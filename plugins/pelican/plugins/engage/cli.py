@@ -184,7 +184,8 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
     if not engage.networks:
         out.print(
             "No network is configured (ENGAGE_NETWORKS is empty): nothing will be posted. "
-            "See the README to set one up."
+            "See the README to set one up.",
+            soft_wrap=True,
         )
         return
     del backfill  # used by the syndication step

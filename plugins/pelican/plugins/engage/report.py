@@ -59,5 +59,6 @@ def print_gate_report(console: Console, posts: Sequence[PostRecord]) -> None:
     held = counts["candidates"] - counts["eligible"]
     console.print(
         f"{counts['eligible']} of {counts['candidates']} candidate posts will be cross-posted"
-        + (f"; {held} held back until their commentary is fixed." if held else ".")
+        + (f"; {held} held back until their commentary is fixed." if held else "."),
+        soft_wrap=True,  # prose: let the terminal wrap it, so it stays greppable
     )

@@ -9,6 +9,7 @@ fails to import, and the build would "succeed" without it.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -29,8 +30,19 @@ def load_settings(path: Path | str, override: Mapping[str, Any] | None = None) -
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"settings file {path} does not exist")
-    values = {BASE_DIR_KEY: str(path.resolve().parent), **(override or {})}
-    return dict(read_settings(str(path), override=values))
+    folder = path.resolve().parent
+    values = {BASE_DIR_KEY: str(folder), **(override or {})}
+    # publishconf.py does `from pelicanconf import *`: make that import find the
+    # pelicanconf.py beside it, not one cached from another site in this process.
+    for name in ("pelicanconf", "publishconf"):
+        cached = getattr(sys.modules.get(name), "__file__", None)
+        if cached and Path(cached).resolve().parent != folder:
+            del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        return dict(read_settings(str(path), override=values))
+    finally:
+        sys.path.remove(str(folder))
 
 
 def _checked(settings: Mapping[str, Any]) -> plugin.BuildRecord:

@@ -75,12 +75,15 @@ class Store:
                 f"{path} is in use by another engage command; wait for it to finish"
             ) from None
         try:
-            conn = cls._connect(path, readonly=False)
-            store = cls(path, conn, lock)
+            store = cls(path, cls._connect(path, readonly=False), lock)
+        except BaseException:
+            lock.release()
+            raise
+        try:
             store._check_identity()
             store._migrate()
         except BaseException:
-            lock.release()
+            store.close()
             raise
         return store
 
@@ -147,13 +150,19 @@ class Store:
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         for step in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                # executescript() would COMMIT first; run statement by statement instead
-                # so a migration and its version bump land together or not at all.
-                for statement in _statements(MIGRATIONS[step]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                self.conn.execute(f"PRAGMA user_version = {step + 1}")
+            try:
+                with self.transaction():
+                    # executescript() would COMMIT first; run statement by statement so
+                    # a migration and its version bump land together or not at all.
+                    for statement in _statements(MIGRATIONS[step]):
+                        self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self.conn.execute(f"PRAGMA user_version = {step + 1}")
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"could not upgrade {self.path} to schema {step + 1} ({exc}); "
+                    f"it was left at schema {step}"
+                ) from None
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -230,11 +239,12 @@ class Store:
 def _statements(script: str) -> list[str]:
     """Split an SQL script into complete statements."""
     statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
+    for piece in script.split(";"):
+        current += piece + ";"
         if sqlite3.complete_statement(current):
             statements.append(current.strip())
             current = ""
-    if current.strip():
-        statements.append(current.strip())
-    return statements
+    rest = current.rstrip(";").strip()
+    if rest:
+        statements.append(rest)
+    return [s for s in statements if s.strip(" \n;")]
