@@ -40,6 +40,7 @@ def write_settings(site: Path, **settings: Any) -> Path:
         "LOAD_CONTENT_CACHE": False,
     }
     values.update(settings)
+    site.mkdir(parents=True, exist_ok=True)
     path = site / "pelicanconf.py"
     path.write_text("".join(f"{k} = {v!r}\n" for k, v in values.items()), encoding="utf-8")
     (site / "content").mkdir(exist_ok=True)

@@ -27,8 +27,10 @@ def test_syndicate_lists_and_none() -> None:
 def test_unknown_network_names_file_and_key() -> None:
     _, errors = parse(syndicate="mastodon, myspace")
     assert [str(e) for e in errors] == [
-        "content/p.md: metadata 'Syndicate' names unknown network 'myspace' "
-        "(known: mastodon, bluesky, x, facebook, webmention, feed)."
+        (
+            "content/p.md: metadata 'Syndicate' names unknown network 'myspace' "
+            "(known: mastodon, bluesky, x, facebook, webmention, feed)."
+        )
     ]
 
 

@@ -56,7 +56,10 @@ class SourceSite(StandIn):
 
     @route("GET", r"/feed/summary.xml")
     def summary_feed(self, request: Request) -> Response:
-        item = f"<item><title>Story</title><link>{self.article_url()}</link><description>Only a teaser.</description></item>"
+        item = (
+            f"<item><title>Story</title><link>{self.article_url()}</link>"
+            "<description>Only a teaser.</description></item>"
+        )
         return Response(200, rss(item), content_type="application/rss+xml")
 
     @route("GET", r"/feed/broken.xml")

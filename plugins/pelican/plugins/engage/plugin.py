@@ -21,9 +21,12 @@ from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees o
 
 from . import commentary as commentary_mod
 from . import gate
+from .conversation import Conversation, load_conversations
 from .errors import ConfigError, StoreError
+from .ledger import Ledger
 from .metadata import parse_metadata
-from .model import EngageInfo, PostRecord
+from .model import EngageInfo, PostRecord, Syndication
+from .networks import LABELS
 from .settings import EngageSettings
 from .store import Store
 
@@ -78,16 +81,33 @@ def on_initialized(pelican: Any) -> None:
         pelican.settings["THEME_TEMPLATES_OVERRIDES"] = overrides
 
 
-def _read_state(settings: EngageSettings) -> dict[str, gate.SourceText]:
+@dataclass
+class SiteState:
+    """What the build reads from the state database, once per build."""
+
+    sources: dict[str, gate.SourceText] = field(default_factory=dict)
+    syndications: dict[str, list[Syndication]] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+
+
+def read_state(settings: EngageSettings) -> SiteState:
     try:
         store = Store.open_readonly(settings.db_path)
     except StoreError as exc:
         log.error("engage: %s; building without it", exc)
-        return {}
+        return SiteState()
     if store is None:
-        return {}
+        return SiteState()
     with store:
-        return store.sources()
+        state = SiteState(store.sources(), conversations=load_conversations(store.conn))
+        for entry in Ledger(store).syndications():
+            if entry.remote_url:
+                state.syndications.setdefault(entry.article, []).append(
+                    Syndication(
+                        entry.network, LABELS.get(entry.network, entry.network), entry.remote_url
+                    )
+                )
+        return state
 
 
 def judge_articles(
@@ -145,8 +165,12 @@ def judge_articles(
     return records
 
 
-def attach(article: Any, record: PostRecord, settings: EngageSettings) -> None:
+def attach(
+    article: Any, record: PostRecord, settings: EngageSettings, state: SiteState | None = None
+) -> None:
     found = record.verdict.analysis.commentary
+    state = state or SiteState()
+    conversation = state.conversations.get(record.source_path, Conversation())
     article.engage = EngageInfo(
         candidate=record.candidate,
         eligible=record.verdict.eligible,
@@ -154,6 +178,9 @@ def attach(article: Any, record: PostRecord, settings: EngageSettings) -> None:
         commentary=Markup(found.html if found else ""),
         commentary_words=record.verdict.commentary_words,
         show_gate=settings.show_gate,
+        syndications=state.syndications.get(record.source_path, []),
+        comments=conversation.comments,
+        counts=conversation.counts,
     )
     # Deterministic from the source file alone, so safe with Pelican's content cache.
     article._content = commentary_mod.mark(article._content, found)
@@ -175,9 +202,10 @@ def on_article_generator_finalized(generator: Any) -> None:
         *((a, False) for a in generator.drafts),
         *((a, False) for a in generator.drafts_translations),
     ]
-    records = judge_articles(settings, articles, _read_state(settings))
+    state = read_state(settings)
+    records = judge_articles(settings, articles, state.sources)
     for (article, _), record in zip(articles, records, strict=True):
-        attach(article, record, settings)
+        attach(article, record, settings, state)
     STATE.last_build = BuildRecord(settings, records)
     held = sum(1 for r in records if r.candidate and not r.verdict.eligible)
     log.info("engage: %d articles judged, %d held back from cross-posting", len(records), held)

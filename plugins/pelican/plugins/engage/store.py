@@ -45,6 +45,86 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (network, kind, day)
     );
     """,
+    # 2: the syndication ledger and the backfed conversation.
+    """
+    CREATE TABLE entry (
+        id              INTEGER PRIMARY KEY,
+        article         TEXT NOT NULL,      -- source path, relative to the site folder
+        network         TEXT NOT NULL,
+        seq             INTEGER NOT NULL,   -- 0: the first post; 1, 2, ...: follow-ups
+        text            TEXT NOT NULL,
+        link            TEXT,
+        due_at          TEXT NOT NULL,      -- UTC ISO 8601
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at      TEXT NOT NULL,      -- stable across retries
+        state           TEXT NOT NULL,      -- queued pending scheduled posted skipped cancelled
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        retry_at        TEXT,
+        last_error      TEXT,
+        remote_id       TEXT,
+        remote_url      TEXT,
+        remote_extra    TEXT,               -- JSON: what the network needs to thread under it
+        posted_at       TEXT,
+        UNIQUE (article, network, seq)
+    );
+    CREATE INDEX entry_due ON entry (state, due_at);
+    CREATE TABLE network_state (
+        network         TEXT PRIMARY KEY,
+        first_publish   TEXT NOT NULL       -- when the first-run guard was applied
+    );
+    CREATE TABLE comment (
+        id              TEXT PRIMARY KEY,   -- network:remote id
+        network         TEXT NOT NULL,
+        remote_id       TEXT NOT NULL,
+        article         TEXT NOT NULL,
+        parent_id       TEXT,               -- another comment's id, or NULL under the post
+        author_name     TEXT NOT NULL,
+        author_handle   TEXT NOT NULL,
+        author_url      TEXT NOT NULL,
+        avatar_url      TEXT,
+        html            TEXT NOT NULL,      -- sanitized with an allowlist before it is stored
+        url             TEXT NOT NULL,
+        kind            TEXT NOT NULL DEFAULT 'reply',
+        is_own          INTEGER NOT NULL DEFAULT 0,
+        likes           INTEGER NOT NULL DEFAULT 0,
+        reposts         INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        edited_at       TEXT,
+        first_seen      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL,
+        missing         INTEGER NOT NULL DEFAULT 0,  -- successful fetches in a row without it
+        removed         INTEGER NOT NULL DEFAULT 0,  -- gone on the network (deleted, hidden)
+        moderated       INTEGER NOT NULL DEFAULT 0,  -- hidden here for good (hide, blocklist)
+        remote_extra    TEXT                -- JSON: what the network needs to reply to it
+    );
+    CREATE INDEX comment_article ON comment (article);
+    CREATE TABLE engagement (
+        article         TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        likes           INTEGER NOT NULL DEFAULT 0,
+        reposts         INTEGER NOT NULL DEFAULT 0,
+        replies         INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (article, network)
+    );
+    CREATE TABLE sync_state (
+        article         TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        remote_id       TEXT NOT NULL,
+        last_attempt    TEXT,
+        last_success    TEXT,
+        last_full       TEXT,
+        last_change     TEXT,
+        cursor          TEXT,
+        last_error      TEXT,
+        PRIMARY KEY (article, network, remote_id)
+    );
+    CREATE TABLE moderation (
+        kind            TEXT NOT NULL,      -- comment, account, domain
+        value           TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

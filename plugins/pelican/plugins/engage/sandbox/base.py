@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -150,7 +150,7 @@ class StandIn:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> StandIn:
+    def start(self) -> Self:
         # A short poll interval makes stop() take milliseconds instead of half a second.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -165,7 +165,7 @@ class StandIn:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> StandIn:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,393 @@
+"""The Facebook adapter (Graph API over httpx) against the Graph API stand-in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from pelican.plugins.engage.errors import (
+    AuthFailed,
+    ConfigError,
+    Duplicate,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Transient,
+)
+from pelican.plugins.engage.networks import build_adapter
+from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
+from pelican.plugins.engage.networks.facebook import (
+    FacebookAdapter,
+    classify_graph_error,
+    usage_retry_after,
+)
+from pelican.plugins.engage.sandbox.facebook import FacebookStandIn
+
+TOKEN = "EAAGfbPAGEtokenSECRET9876"
+ARTICLE = "https://blog.example/posts/why-it-matters/"
+
+
+class QuickFacebookStandIn(FacebookStandIn):
+    timeout_seconds = 1.0  # a "timeout" fault stalls this long
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FacebookStandIn]:
+    """One server per module (stopping one takes half a second); each test gets it reset."""
+    running = QuickFacebookStandIn()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def standin(server: FacebookStandIn) -> FacebookStandIn:
+    server.clear_faults()
+    with server.lock:
+        server.requests.clear()
+        server.items.clear()
+    server.page_token = TOKEN  # type: ignore[misc]
+    server.rate_limit_status = 403  # type: ignore[misc]
+    return server
+
+
+@pytest.fixture
+def adapter(standin: FacebookStandIn) -> Iterator[FacebookAdapter]:
+    options = {**standin.network_options(), "timeout": 0.5}
+    built = build_adapter("facebook", options, AdapterContext(env=standin.environment()))
+    assert isinstance(built, FacebookAdapter)
+    yield built
+    built.close()
+
+
+def post(text: str = "My take: read this https://blog.example/p", **kw: object) -> OutgoingPost:
+    return OutgoingPost(text=text, idempotency_key="key-1", link=kw.pop("link", ARTICLE), **kw)  # type: ignore[arg-type]
+
+
+# -- construction -------------------------------------------------------------------
+def test_page_id_is_required() -> None:
+    with pytest.raises(ConfigError, match=r"ENGAGE_NETWORKS\['facebook'\]\['page_id'\]"):
+        FacebookAdapter({}, AdapterContext(env={}))
+
+
+def test_construction_needs_no_network_and_no_credentials(standin: FacebookStandIn) -> None:
+    adapter = FacebookAdapter(standin.network_options(), AdapterContext(env={}))
+    assert adapter.measure("hello") == 5 and adapter.max_length() == 63206
+    assert standin.requests == []
+    with pytest.raises(AuthFailed, match="FACEBOOK_PAGE_ACCESS_TOKEN"):
+        adapter.publish(post())
+    assert standin.requests == []
+
+
+def test_default_base_url_is_the_graph_api() -> None:
+    adapter = FacebookAdapter({"page_id": "1"}, AdapterContext(env={}))
+    assert adapter.base_url == "https://graph.facebook.com/v21.0"
+
+
+# -- publishing ---------------------------------------------------------------------
+def test_publish_posts_message_and_link_to_the_page_feed(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    ref = adapter.publish(post())
+    [call] = standin.calls("POST", r"/feed$")
+    assert call.path == f"/v21.0/{standin.page.id}/feed"
+    assert call.form() == {"message": "My take: read this https://blog.example/p", "link": ARTICLE}
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"
+    assert call.headers["user-agent"].startswith("pelican-engage/0.1")
+    assert "access_token" not in call.query
+    [item] = standin.posts_by("author")
+    assert ref.id == item.id and ref.id.startswith(f"{standin.page.id}_")
+    assert ref.url == f"https://www.facebook.com/{ref.id}"
+
+
+def test_thread_reply_lands_under_our_own_post(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    first = adapter.publish(post())
+    follow = adapter.publish(post("And one more thought.", link=None, reply_to=first))
+    [call] = standin.calls("POST", r"/comments$")
+    assert call.path == f"/v21.0/{first.id}/comments"
+    assert call.form() == {"message": "And one more thought."}
+    assert standin.items[follow.id].parent_id == first.id
+    snapshot = adapter.fetch_thread(first)
+    [mine] = snapshot.comments
+    assert mine.ref.id == follow.id and mine.parent_id == first.id and mine.is_own
+    assert mine.author.url == f"https://www.facebook.com/{standin.page.id}"
+
+
+def test_duplicate_post_is_reported_as_duplicate(adapter: FacebookAdapter) -> None:
+    adapter.publish(post())
+    with pytest.raises(Duplicate, match="506"):
+        adapter.publish(post())
+
+
+def test_find_published_recovers_a_post_after_a_crash(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    standin.add_post("author", "An older post")
+    ref = adapter.publish(post())
+    found = adapter.find_published(post())
+    assert found is not None and found.id == ref.id
+    # Facebook may rewrite the text; the link then identifies a recent post.
+    reworded = post("Reworded", created_at=datetime.now(UTC))
+    found = adapter.find_published(reworded)
+    assert found is not None and found.id == ref.id
+    assert adapter.find_published(post("Never posted", link="https://elsewhere.example/")) is None
+    follow = adapter.publish(post("Follow-up", link=None, reply_to=ref))
+    found = adapter.find_published(post("Follow-up", link=None, reply_to=ref))
+    assert found is not None and found.id == follow.id
+    assert adapter.find_published(post("Not there", link=None, reply_to=ref)) is None
+
+
+# -- reading ------------------------------------------------------------------------
+def test_fetch_thread_reads_the_whole_reply_tree_with_counts(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    ref = adapter.publish(post())
+    bob = standin.add_reply(ref.id, "bob", "Interesting <b>take</b> & more\n\nSecond para")
+    carol = standin.add_reply(bob.id, "carol", "Replying to Bob")
+    dave = standin.add_reply(carol.id, "dave", "Replying to Carol")
+    eve = standin.add_reply(ref.id, "eve", "Top-level from Eve")
+    hidden = standin.add_reply(ref.id, "eve", "spam")
+    standin.hide(hidden.id)
+    standin.add_reply(hidden.id, "bob", "answer to spam")  # goes with its hidden parent
+    gone = standin.add_reply(ref.id, "carol", "deleted soon")
+    standin.delete(gone.id)
+    standin.like(ref.id, "bob", "carol", "dave")
+    standin.repost(ref.id, "eve", "bob")
+    standin.like(bob.id, "carol")
+
+    snapshot = adapter.fetch_thread(ref)
+
+    by_id = {c.ref.id: c for c in snapshot.comments}
+    assert list(by_id) == [bob.id, carol.id, dave.id, eve.id]
+    assert by_id[bob.id].parent_id == ref.id
+    assert by_id[carol.id].parent_id == bob.id
+    assert by_id[dave.id].parent_id == carol.id
+    assert by_id[eve.id].parent_id == ref.id
+    assert {c.author.name for c in snapshot.comments} == {
+        "Bob Marsh",
+        "Carol Nguyen",
+        "Dave Okafor",
+        "Eve Adler",
+    }
+    assert not any(c.is_own for c in snapshot.comments)
+    assert (
+        by_id[bob.id].html
+        == "<p>Interesting &lt;b&gt;take&lt;/b&gt; &amp; more</p><p>Second para</p>"
+    )
+    assert by_id[bob.id].likes == 1
+    assert by_id[bob.id].author.handle == standin.accounts["bob"].id
+    assert by_id[bob.id].author.avatar and by_id[bob.id].author.url == ""
+    assert by_id[bob.id].created_at == bob.created_at.replace(microsecond=0)
+    assert by_id[carol.id].ref.url.endswith(f"comment_id={carol.id.split('_')[1]}")
+    assert snapshot.counts.likes == 3 and snapshot.counts.reposts == 2
+    assert snapshot.counts.replies == 4
+    assert snapshot.complete
+    [stream] = standin.calls("GET", r"/comments$")
+    assert stream.query["filter"] == ["stream"] and "parent{id}" in stream.query["fields"][0]
+
+
+def test_comment_paging_follows_cursors_and_is_bounded(standin: FacebookStandIn) -> None:
+    ref = RemoteRef("facebook", standin.add_post("author", "Busy post").id, "")
+    for n in range(230):
+        standin.add_reply(ref.id, "bob" if n % 2 else "carol", f"comment {n}")
+    options = {**standin.network_options(), "timeout": 0.5}
+    with FacebookAdapter(options, AdapterContext(env=standin.environment())) as adapter:
+        snapshot = adapter.fetch_thread(ref)
+    assert len(snapshot.comments) == 230 and snapshot.complete
+    pages = standin.calls("GET", r"/comments$")
+    assert len(pages) == 3 and "after" not in pages[0].query and pages[1].query["after"]
+    assert all("access_token" not in p.query for p in pages)
+
+    bounded = FacebookAdapter(
+        {**options, "max_comment_pages": 2}, AdapterContext(env=standin.environment())
+    )
+    snapshot = bounded.fetch_thread(ref)
+    assert len(snapshot.comments) == 200 and not snapshot.complete
+    assert snapshot.counts.replies == 230  # from the summary when the read stopped early
+    bounded.close()
+
+
+def test_reply_to_another_accounts_comment_lands_under_it(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    ref = adapter.publish(post())
+    bob = standin.add_reply(ref.id, "bob", "Question?")
+    carol = standin.add_reply(bob.id, "carol", "Me too")
+    answer = adapter.reply(RemoteRef("facebook", carol.id, ""), "Here is the answer", "key-2")
+    assert standin.items[answer.id].parent_id == carol.id
+    assert standin.items[answer.id].author == "author"
+    [call] = standin.calls("POST", r"/comments$")
+    assert call.path == f"/v21.0/{carol.id}/comments"
+    [ours] = [c for c in adapter.fetch_thread(ref).comments if c.is_own]
+    assert ours.ref.id == answer.id and ours.parent_id == carol.id
+
+
+# -- errors -------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [400, 403, 429])
+def test_rate_limit_carries_the_time_from_the_usage_headers(
+    standin: FacebookStandIn, adapter: FacebookAdapter, status: int
+) -> None:
+    standin.rate_limit_status = status  # type: ignore[misc]
+    standin.fail_next(1, "429", retry_after=150)  # Facebook counts minutes: 3
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as caught:
+        adapter.publish(post())
+    assert caught.value.retry_after == 180.0
+    assert "(#32)" in str(caught.value)
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_server_errors_are_transient(
+    standin: FacebookStandIn, adapter: FacebookAdapter, kind: str
+) -> None:
+    standin.fail_next(1, kind)
+    with pytest.raises(Transient, match=kind):
+        adapter.publish(post())
+    assert adapter.publish(post()).id  # the next call goes through
+
+
+def test_timeout_is_transient_and_quick(standin: FacebookStandIn, adapter: FacebookAdapter) -> None:
+    ref = adapter.publish(post())
+    standin.fail_next(1, "timeout")
+    started = time.monotonic()
+    with pytest.raises(Transient, match="timed out"):
+        adapter.fetch_thread(ref)
+    assert time.monotonic() - started < 2
+
+
+def test_connection_refused_is_transient() -> None:
+    options = {"base_url": "http://127.0.0.1:9", "page_id": "1", "timeout": 0.5}
+    with (
+        FacebookAdapter(
+            options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN})
+        ) as adapter,
+        pytest.raises(Transient) as caught,
+    ):
+        adapter.fetch_thread(RemoteRef("facebook", "1_1", ""))
+    assert TOKEN not in str(caught.value)
+
+
+def test_deleted_post_and_comment_are_not_found(
+    standin: FacebookStandIn, adapter: FacebookAdapter
+) -> None:
+    ref = adapter.publish(post())
+    bob = standin.add_reply(ref.id, "bob", "hi")
+    standin.delete(bob.id)
+    with pytest.raises(NotFound, match="does not exist"):
+        adapter.reply(RemoteRef("facebook", bob.id, ""), "too late", "k")
+    standin.delete(ref.id)
+    with pytest.raises(NotFound):
+        adapter.fetch_thread(ref)
+
+
+def test_bad_token_is_auth_failed_and_never_shown(
+    standin: FacebookStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "EAAGwrongTOKENvalue1234"
+    options = {**standin.network_options(), "timeout": 0.5}
+    adapter = FacebookAdapter(options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": wrong}))
+    with pytest.raises(AuthFailed, match="190") as caught:
+        adapter.publish(post())
+    assert wrong not in str(caught.value)
+    adapter.close()
+    assert standin.requests[-1].headers["authorization"] == f"Bearer {wrong}"
+    assert wrong not in caplog.text
+
+
+def test_token_never_appears_in_errors_or_logs(
+    standin: FacebookStandIn, adapter: FacebookAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ref = adapter.publish(post())
+    errors: list[NetworkError] = []
+    for kind in ("429", "500", "503", "timeout"):
+        standin.fail_next(1, kind)
+        with pytest.raises(NetworkError) as caught:
+            adapter.fetch_thread(ref)
+        errors.append(caught.value)
+    standin.delete(ref.id)
+    with pytest.raises(NotFound) as gone:
+        adapter.fetch_thread(ref)
+    errors.append(gone.value)
+    for error in errors:
+        assert TOKEN not in str(error) and TOKEN not in repr(error.__cause__)
+    assert TOKEN not in caplog.text
+    assert "HTTP Request" in caplog.text  # httpx logged, without the token
+
+
+def test_error_codes_map_without_a_stand_in() -> None:
+    def answer(
+        status: int, code: int, subcode: int | None = None, headers: dict[str, str] | None = None
+    ) -> NetworkError | None:
+        body: dict[str, object] = {"message": "m", "type": "OAuthException", "code": code}
+        if subcode:
+            body["error_subcode"] = subcode
+        request = httpx.Request("GET", "https://graph.facebook.com/v21.0/1")
+        response = httpx.Response(
+            status, json={"error": body}, headers=headers or {}, request=request
+        )
+        return classify_graph_error("facebook", response, "msg")
+
+    for code in (4, 17, 32, 613, 80001):
+        limited = answer(400, code)
+        assert isinstance(limited, RateLimited) and limited.retry_after == 60.0
+    page = {"call_count": 100, "estimated_time_to_regain_access": 7}
+    page_usage = answer(403, 4, headers={"X-Page-Usage": json.dumps(page)})
+    assert isinstance(page_usage, RateLimited) and page_usage.retry_after == 420.0
+    assert isinstance(answer(400, 190, 463), AuthFailed)
+    assert isinstance(answer(403, 200), AuthFailed)
+    assert isinstance(answer(400, 100, 33), NotFound)
+    assert answer(400, 100) is None  # a plain bad parameter stays a plain NetworkError
+    assert isinstance(answer(400, 506), Duplicate)
+    assert isinstance(answer(500, 1), Transient) and isinstance(answer(503, 2), Transient)
+
+
+def test_usage_headers_take_the_longest_wait() -> None:
+    usage = {
+        "1": [{"type": "pages", "estimated_time_to_regain_access": 2}],
+        "2": [{"type": "pages", "estimated_time_to_regain_access": 5}],
+    }
+    headers = {
+        "X-Business-Use-Case-Usage": json.dumps(usage),
+        "X-App-Usage": '{"call_count": 100}',
+    }
+    response = httpx.Response(403, headers=headers)
+    assert usage_retry_after(response) == 300.0
+    assert usage_retry_after(httpx.Response(403, headers={"X-App-Usage": "not json"})) is None
+
+
+# -- length -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://blog.example/posts/a-very-long-article-slug-that-goes-on/?utm=1", 71),
+        ("Read: https://blog.example/p", 28),
+        ("👍", 1),
+        ("👨\u200d👩\u200d👧\u200d👦", 7),  # a family: four people joined by three ZWJs
+        ("🇫🇷🇩🇪", 4),  # two flags, two regional indicators each
+        ("e\u0301", 2),  # e + combining acute
+        ("שלום עולם", 9),  # right-to-left Hebrew
+        ("مرحبا https://blog.example/p", 28),
+    ],
+)
+def test_measure_counts_code_points(text: str, expected: int) -> None:
+    adapter = FacebookAdapter({"page_id": "1"}, AdapterContext(env={}))
+    assert adapter.measure(text) == expected == len(text)
+
+
+def test_max_length_default_and_override() -> None:
+    assert FacebookAdapter({"page_id": "1"}, AdapterContext(env={})).max_length() == 63206
+    small = FacebookAdapter({"page_id": "1", "max_length": 500}, AdapterContext(env={}))
+    assert small.max_length() == 500
+    with pytest.raises(ConfigError, match="max_length"):
+        FacebookAdapter({"page_id": "1", "max_length": "lots"}, AdapterContext(env={}))

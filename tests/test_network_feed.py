@@ -1,0 +1,236 @@
+"""The comment-feed adapter (httpx + feedparser) against the feed stand-in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from pelican.plugins.engage.errors import (
+    ConfigError,
+    NotFound,
+    RateLimited,
+    Transient,
+    Unsupported,
+)
+from pelican.plugins.engage.networks import build_adapter
+from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
+from pelican.plugins.engage.networks.feed import FeedAdapter
+from pelican.plugins.engage.sandbox.feed import FeedStandIn
+
+LAST_WEEK = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+class QuickFeedStandIn(FeedStandIn):
+    timeout_seconds = 1.0  # a "timeout" fault stalls this long
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FeedStandIn]:
+    """One server per module (stopping one takes half a second); each test gets it reset."""
+    running = QuickFeedStandIn()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def standin(server: FeedStandIn) -> FeedStandIn:
+    server.clear_faults()
+    with server.lock:
+        server.requests.clear()
+        server.items.clear()
+    return server
+
+
+@pytest.fixture
+def adapter() -> Iterator[FeedAdapter]:
+    built = build_adapter("feed", {"timeout": 0.5}, AdapterContext(env={}))
+    assert isinstance(built, FeedAdapter)
+    yield built
+    built.close()
+
+
+def ref(url: str) -> RemoteRef:
+    return RemoteRef("feed", url, url)
+
+
+def conversation(standin: FeedStandIn) -> dict[str, str]:
+    """Three comments: one with a guid, one with only a link, one with neither."""
+    bob = standin.add_comment("post", "bob", "I <3 this & that", published=LAST_WEEK)
+    carol = standin.add_comment(
+        "post", "carol", "x", html="<p>Hi <em>there</em></p>", guid=False, published=LAST_WEEK
+    )
+    dave = standin.add_comment("post", "dave", "no ids at all", guid=False, link=False)
+    return {"bob": bob.id, "carol": carol.id, "dave": dave.id}
+
+
+# -- reading ----------------------------------------------------------------------------
+def test_rss_feed_becomes_a_flat_list_of_comments(
+    standin: FeedStandIn, adapter: FeedAdapter
+) -> None:
+    ids = conversation(standin)
+    url = standin.feed_url("post", "rss")
+    snapshot = adapter.fetch_thread(ref(url))
+
+    bob, carol, dave = snapshot.comments
+    assert bob.ref.id == ids["bob"]  # the guid
+    assert carol.ref.id == ids["carol"] == carol.ref.url  # no guid: the link
+    assert dave.ref.id.startswith("sha256:") and dave.ref.url == ""  # neither: a hash
+    assert all(c.parent_id == url and c.kind == "reply" for c in snapshot.comments)
+    assert bob.html == "<p>I &lt;3 this &amp; that</p>"
+    assert carol.html == "<p>Hi <em>there</em></p>"  # content:encoded wins over description
+    assert (bob.author.name, bob.author.handle) == ("Bob Marsh", "bob@bob.example.org")
+    assert bob.created_at == LAST_WEEK
+    assert snapshot.counts.replies == 3 and snapshot.complete
+    assert adapter.fetch_thread(ref(url)).comments[2].ref.id == dave.ref.id  # the hash is stable
+    call = standin.calls("GET")[0]
+    assert call.headers["user-agent"].startswith("pelican-engage/0.1")
+    assert "application/rss+xml" in call.headers["accept"]
+
+
+def test_atom_feed_with_authors_and_edits(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    ids = conversation(standin)
+    standin.edit(ids["bob"], "I <3 this, edited")
+    url = standin.feed_url("post", "atom")
+    snapshot = adapter.fetch_thread(ref(url))
+
+    bob, carol, dave = snapshot.comments
+    assert [bob.ref.id, carol.ref.id] == [ids["bob"], ids["carol"]]
+    assert dave.ref.id.startswith("sha256:")
+    assert bob.html == "<p>I &lt;3 this, edited</p>"  # type="text" content is escaped
+    assert carol.html == "<p>Hi <em>there</em></p>"
+    assert (bob.author.name, bob.author.url) == ("Bob Marsh", "https://bob.example/")
+    assert bob.created_at == LAST_WEEK
+    assert bob.edited_at is not None and bob.edited_at > LAST_WEEK
+    assert carol.edited_at is None
+    assert snapshot.counts.replies == 3
+
+
+def test_deleted_and_hidden_comments_disappear(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    ids = conversation(standin)
+    standin.delete(ids["bob"])
+    standin.hide(ids["carol"])
+    snapshot = adapter.fetch_thread(ref(standin.feed_url("post", "rss")))
+    assert [c.author.name for c in snapshot.comments] == ["Dave Okafor"]
+    assert snapshot.counts.replies == 1
+
+
+def test_empty_feed_is_an_empty_complete_thread(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    comment = standin.add_comment("quiet", "bob", "only one")
+    standin.delete(comment.id)
+    snapshot = adapter.fetch_thread(ref(standin.feed_url("quiet", "atom")))
+    assert snapshot.comments == [] and snapshot.complete and snapshot.counts.replies == 0
+
+
+def test_redirected_feed_is_followed(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    conversation(standin)
+    snapshot = adapter.fetch_thread(ref(standin.feed_url("post", "moved")))
+    assert len(snapshot.comments) == 3
+    assert [r.path for r in standin.calls("GET")] == ["/moved/post", "/atom/post"]
+
+
+def test_relative_feed_urls_need_a_base_url(standin: FeedStandIn) -> None:
+    standin.add_comment("post", "bob", "hello")
+    options = {**standin.network_options(), "timeout": 0.5}
+    with FeedAdapter(options, AdapterContext(env={})) as adapter:
+        snapshot = adapter.fetch_thread(ref("/rss/post"))
+    assert [c.author.name for c in snapshot.comments] == ["Bob Marsh"]
+    assert snapshot.comments[0].parent_id == "/rss/post"
+    with (
+        FeedAdapter({}, AdapterContext(env={})) as bare,
+        pytest.raises(ConfigError, match="base_url"),
+    ):
+        bare.fetch_thread(ref("/rss/post"))
+
+
+# -- broken feeds --------------------------------------------------------------------------
+def test_bozo_feed_with_entries_is_used(
+    standin: FeedStandIn, adapter: FeedAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation(standin)
+    with caplog.at_level(logging.WARNING):
+        snapshot = adapter.fetch_thread(ref(standin.feed_url("post", "bozo")))
+    assert len(snapshot.comments) == 3 and snapshot.complete
+    assert "not well-formed" in caplog.text and "undefined entity" in caplog.text
+
+
+def test_broken_feed_without_entries_is_transient(
+    standin: FeedStandIn, adapter: FeedAdapter
+) -> None:
+    with pytest.raises(Transient, match=r"could not be read: .*no element found"):
+        adapter.fetch_thread(ref(standin.feed_url("post", "broken")))
+
+
+def test_a_web_page_is_not_a_feed(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    with pytest.raises(Transient, match="could not be read"):
+        adapter.fetch_thread(ref(standin.feed_url("post", "html")))
+
+
+# -- errors ----------------------------------------------------------------------------------
+def test_timeout_is_transient_and_quick(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    conversation(standin)
+    standin.fail_next(1, "timeout")
+    started = time.monotonic()
+    with pytest.raises(Transient, match=r"timed out after 0\.5 s"):
+        adapter.fetch_thread(ref(standin.feed_url("post")))
+    assert time.monotonic() - started < 2
+    assert len(adapter.fetch_thread(ref(standin.feed_url("post"))).comments) == 3
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503"])
+def test_server_errors_are_transient(standin: FeedStandIn, adapter: FeedAdapter, kind: str) -> None:
+    standin.fail_next(1, kind)
+    with pytest.raises(Transient, match=kind):
+        adapter.fetch_thread(ref(standin.feed_url("post")))
+
+
+def test_rate_limit_carries_retry_after(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    standin.fail_next(1, "429", retry_after=90)
+    with pytest.raises(RateLimited) as caught:
+        adapter.fetch_thread(ref(standin.feed_url("post")))
+    assert caught.value.retry_after == 90.0
+
+
+def test_missing_feed_is_not_found(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    with pytest.raises(NotFound, match="404"):
+        adapter.fetch_thread(ref(standin.feed_url("nobody-commented")))
+
+
+def test_connection_refused_is_transient(adapter: FeedAdapter) -> None:
+    with pytest.raises(Transient):
+        adapter.fetch_thread(ref("http://127.0.0.1:9/rss/post"))
+
+
+def test_query_strings_stay_out_of_messages(standin: FeedStandIn, adapter: FeedAdapter) -> None:
+    secret = "feedKEY-private-123"
+    with pytest.raises(NotFound) as caught:
+        adapter.fetch_thread(ref(f"{standin.feed_url('missing')}?key={secret}"))
+    assert secret not in str(caught.value)
+
+
+# -- read-only --------------------------------------------------------------------------------
+def test_publish_and_reply_are_unsupported_with_a_hint(adapter: FeedAdapter) -> None:
+    assert not adapter.can_publish and not adapter.can_reply
+    with pytest.raises(Unsupported, match="read-only: answer where the comment was written"):
+        adapter.publish(OutgoingPost(text="hi", idempotency_key="k"))
+    with pytest.raises(Unsupported, match="read-only"):
+        adapter.reply(RemoteRef("feed", "x", "https://e.example/x"), "thanks", "k")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://blog.example/posts/a-very-long-article-slug/?utm=1",
+        "👨\u200d👩\u200d👧\u200d👦 🇫🇷",
+        "e\u0301",
+        "שלום עולם https://blog.example/p",
+    ],
+)
+def test_measure_is_offline_and_counts_code_points(text: str) -> None:
+    adapter = FeedAdapter({}, AdapterContext(env={}))
+    assert adapter.measure(text) == len(text)
+    assert adapter.max_length() >= 1_000_000
