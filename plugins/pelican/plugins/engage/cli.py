@@ -192,6 +192,10 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
     out.print("[yellow]Syndication is not available in this version yet.[/]")
 
 
+# Commands live beside their subject; importing the modules registers them on the group.
+from . import cli_backfeed  # noqa: E402,F401
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli(prog_name="engage")
