@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from . import report, site
 from .errors import EngageError
 from .plugin import BuildRecord
-from .settings import EngageSettings
 from .sources import SourceFetcher, SourceRequest
 from .store import Store
 
@@ -144,56 +141,8 @@ def check(settings_file: Path, as_json: bool, refresh_sources: bool) -> None:
         sys.exit(1)
 
 
-def run_deploy(command: str, base_dir: Path, console: Console) -> None:
-    console.print(f"Deploying: [bold]{command}[/]")
-    result = subprocess.run(shlex.split(command), cwd=base_dir, check=False)
-    if result.returncode != 0:
-        raise EngageError(f"the deploy command exited with {result.returncode}; nothing was posted")
-
-
-@cli.command()
-@settings_option("publishconf.py")
-@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
-@click.option("--backfill", is_flag=True, help="Also post archive posts the first-run guard holds.")
-def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
-    """Build the site, run the gate, deploy, and cross-post what is due.
-
-    With no network in ENGAGE_NETWORKS this is a build plus the gate report.
-
-    Example:
-
-        engage publish -s publishconf.py --dry-run
-    """
-    out, err = consoles()
-    settings = site.load_settings(settings_file)
-    record = site.read_site(settings)
-    with Store.open(record.settings.db_path) as store:
-        fetch_missing_sources(record, store, err)
-    out.print(f"Building the site with {settings_file} …")
-    record = site.build_site(settings)
-    report.print_gate_report(out, record.posts)
-    held = report.failing(record.posts)
-    engage: EngageSettings = record.settings
-    if held and engage.strict:
-        raise click.ClickException(
-            f"ENGAGE_STRICT is on and {len(held)} candidate posts fail the gate; "
-            "nothing was deployed or posted"
-        )
-    if engage.deploy and not dry_run:
-        run_deploy(engage.deploy, engage.base_dir, out)
-    if not engage.networks:
-        out.print(
-            "No network is configured (ENGAGE_NETWORKS is empty): nothing will be posted. "
-            "See the README to set one up.",
-            soft_wrap=True,
-        )
-        return
-    del backfill  # used by the syndication step
-    out.print("[yellow]Syndication is not available in this version yet.[/]")
-
-
 # Commands live beside their subject; importing the modules registers them on the group.
-from . import cli_backfeed  # noqa: E402,F401
+from . import cli_backfeed, cli_syndicate  # noqa: E402,F401
 
 
 def main() -> None:

@@ -171,6 +171,15 @@ class StandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- pointing a site at it ---------------------------------------------------
+    def network_options(self) -> dict[str, Any]:
+        """The ENGAGE_NETWORKS options that point a site at this stand-in."""
+        return {"base_url": self.base_url}
+
+    def environment(self) -> dict[str, str]:
+        """The credential environment variables this stand-in accepts."""
+        return {}
+
     # -- accounts and ids ---------------------------------------------------------
     def next_id(self) -> str:
         return str(next(self._ids))
