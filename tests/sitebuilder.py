@@ -53,3 +53,26 @@ TAKE = (
     "what kind of place I want it to be, writing that down, and then actually answering "
     "the people who show up. That part never gets automated away, and I am glad."
 )
+
+# Distinct original commentaries, for sites with several posts (the gate refuses reuse).
+TAKES = [
+    TAKE,
+    (
+        "What struck me here is how much of the benefit comes from boring defaults rather than "
+        "clever features. Nobody will write a conference talk about sensible timeouts or a "
+        "readable error message, yet those are the things that decide whether I trust a tool "
+        "with my evenings. I would trade three new features for one less surprising default."
+    ),
+    (
+        "I disagree with the framing a little. Calling it a migration makes it sound like a "
+        "single weekend of work, when in my experience the long tail of broken links, stale "
+        "bookmarks and confused readers lasts for months. Plan for that tail, budget time for "
+        "answering people, and write down every redirect you add so future you can find it."
+    ),
+    (
+        "My rule of thumb after a decade of this: if a service makes export hard, assume the "
+        "export will be incomplete on the day you need it most. Keep your own copy from the "
+        "start, in a format a text editor can open, and test restoring it once a year. It "
+        "takes an hour and it has saved me twice already, which is a good return on an hour."
+    ),
+]

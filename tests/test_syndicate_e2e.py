@@ -128,7 +128,7 @@ def test_plan_json_measures_each_text_as_its_network_counts(
 def test_first_run_guard_and_backfill(demo_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with standins(["mastodon"]) as running:
         configure(demo_site, running, monkeypatch, ENGAGE_FIRST_RUN_MAX_AGE="1d")
-        code, out, _ = engage("publish")
+        code, _, _ = engage("publish")
         assert code == 0
         assert own_posts(running["mastodon"]) == []  # every demo post is older than a day
         with Store.open(demo_site / "engage.sqlite3") as store:

@@ -126,7 +126,7 @@ def _syndicate(
 
 
 def _print_summary(console: Console, summary: RunSummary) -> None:
-    if not summary.networks:
+    if not summary.networks and not summary.remaining:
         console.print("Nothing is due.")
         return
     table = Table(title="Cross-posting", title_justify="left")
@@ -144,8 +144,8 @@ def _print_summary(console: Console, summary: RunSummary) -> None:
     console.print(table)
     if summary.remaining:
         console.print(
-            f"[yellow]{summary.remaining} due posts could not go out this time; they stay queued "
-            "and `engage syndicate` retries them.[/]",
+            f"[yellow]{summary.remaining} due posts are still waiting (see the notes above); "
+            "they stay queued and `engage syndicate` retries them after a back-off.[/]",
             soft_wrap=True,
         )
 

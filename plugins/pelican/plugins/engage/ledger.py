@@ -136,6 +136,14 @@ class Ledger:
         )
         return [Entry.from_row(r) for r in rows]
 
+    def due_or_waiting(self, now: datetime) -> list[Entry]:
+        """Open entries whose time has come, in back-off or not: the work that remains."""
+        rows = self.conn.execute(
+            "SELECT * FROM entry WHERE state IN ('queued', 'pending') AND due_at <= ?",
+            (to_iso(now),),
+        )
+        return [Entry.from_row(r) for r in rows]
+
     def syndications(self, article: str | None = None) -> list[Entry]:
         """Posted first posts (seq 0): the remote copies of each article."""
         sql = "SELECT * FROM entry WHERE seq = 0 AND state = 'posted'"

@@ -28,6 +28,16 @@ def failing(posts: Sequence[PostRecord]) -> list[PostRecord]:
     return [p for p in posts if p.candidate and not p.verdict.eligible]
 
 
+def metadata_problems(posts: Sequence[PostRecord]) -> list[str]:
+    """Each malformed metadata value as one sentence naming the file and the key."""
+    return [
+        f"{post.source_path}: {reason.message}."
+        for post in posts
+        for reason in post.verdict.reasons
+        if reason.code == "invalid_metadata"
+    ]
+
+
 def print_gate_report(console: Console, posts: Sequence[PostRecord]) -> None:
     table = Table(title="Commentary gate", title_justify="left", expand=False, show_lines=False)
     table.add_column("Post", overflow="fold", ratio=3)
@@ -55,6 +65,8 @@ def print_gate_report(console: Console, posts: Sequence[PostRecord]) -> None:
             why,
         )
     console.print(table)
+    for problem in metadata_problems(posts):
+        console.print(f"[bold red]{problem}[/]", soft_wrap=True)
     counts = summary(posts)
     held = counts["candidates"] - counts["eligible"]
     console.print(

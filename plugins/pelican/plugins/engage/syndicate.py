@@ -50,13 +50,14 @@ class NetworkResult:
 @dataclass
 class RunSummary:
     networks: dict[str, NetworkResult] = field(default_factory=dict)
+    backlog: int = 0  # due entries still open after the run (faults, back-off, waiting threads)
 
     def result(self, network: str) -> NetworkResult:
         return self.networks.setdefault(network, NetworkResult())
 
     @property
     def remaining(self) -> int:
-        return sum(r.waiting for r in self.networks.values())
+        return max(self.backlog, sum(r.waiting for r in self.networks.values()))
 
     @property
     def posted(self) -> int:
@@ -102,6 +103,9 @@ class Syndicator:
             self._one(entry)
             if self.progress:
                 self.progress(entry)
+        self.summary.backlog = sum(
+            1 for e in self.ledger.due_or_waiting(self.now()) if e.network in self.adapters
+        )
         return self.summary
 
     # -- one entry ------------------------------------------------------------------
