@@ -8,8 +8,9 @@ the number of posts (a pairwise scan of thousands of posts would be quadratic).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import chain
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Match:
 
 class ReuseIndex:
     def __init__(self) -> None:
-        self._postings: dict[str, list[int]] = {}
+        self._postings: defaultdict[str, list[int]] = defaultdict(list)
         self._keys: list[str] = []
         self._exact: dict[str, str] = {}  # normalized short text -> first key
 
@@ -31,16 +32,19 @@ class ReuseIndex:
         doc = len(self._keys)
         self._keys.append(key)
         self._exact.setdefault(normalized, key)
+        postings = self._postings
         for shingle in shingles:
-            self._postings.setdefault(shingle, []).append(doc)
+            postings[shingle].append(doc)
 
     def best_match(self, shingles: set[str]) -> Match | None:
         """The indexed commentary that contains the largest share of ``shingles``."""
         if not shingles:
             return None
-        overlap: Counter[int] = Counter()
-        for shingle in shingles:
-            overlap.update(self._postings.get(shingle, ()))
+        postings = self._postings
+        # One Counter over every posting list: the counting loop runs in C.
+        overlap: Counter[int] = Counter(
+            chain.from_iterable(postings[s] for s in shingles if s in postings)
+        )
         if not overlap:
             return None
         doc, shared = overlap.most_common(1)[0]

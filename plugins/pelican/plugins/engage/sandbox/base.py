@@ -131,6 +131,9 @@ class StandIn:
 
     def __init__(self, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.latency = latency
+        # Seconds to hold an answer after the request took effect: the window in which a
+        # client that dies has written remotely but not yet recorded it (crash tests).
+        self.response_delay = 0.0
         self.requests: list[Request] = []
         self.items: dict[str, Item] = {}
         self.accounts: dict[str, Account] = {}
@@ -352,7 +355,10 @@ class StandIn:
                 continue
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}
             with self.lock:
-                return handler(request)
+                response = handler(request)
+            if self.response_delay:
+                time.sleep(self.response_delay)
+            return response
         if allowed:
             return self.error(405, f"method {request.method} not allowed")
         return self.error(404, f"no route for {request.path}")
