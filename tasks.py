@@ -151,6 +151,12 @@ def check(c, json=False):
     engage_run("check -s {settings_base}".format(**CONFIG) + (" --json" if json else ""))
 
 
+@task(help={"json": "print JSON instead of a table"})
+def plan(c, json=False):
+    """The queue: what will be posted where and when"""
+    engage_run("plan -s {settings_publish}".format(**CONFIG) + (" --json" if json else ""))
+
+
 @task(help={"dry_run": "show everything, change nothing", "backfill": "also post old posts"})
 def publish(c, dry_run=False, backfill=False):
     """Build with publishconf.py, gate, deploy, then cross-post what is due"""
@@ -158,6 +164,21 @@ def publish(c, dry_run=False, backfill=False):
     args += " --dry-run" if dry_run else ""
     args += " --backfill" if backfill else ""
     engage_run(args)
+
+
+@task(help={"article": "only this post (slug)", "all": "also posts past the sync cut-off"})
+def sync(c, article=None, all=False):
+    """Fetch replies, likes and reposts; rebuild when anything changed"""
+    args = "sync -s {settings_publish}".format(**CONFIG)
+    args += f" --article {shlex.quote(article)}" if article else ""
+    args += " --all" if all else ""
+    engage_run(args)
+
+
+@task(help={"from_feed": "URL of the feed to pick an article from"})
+def draft(c, from_feed):
+    """Start a post from a feed entry: source, short quote, empty commentary"""
+    engage_run(f"draft -s {CONFIG['settings_base']} --from-feed {shlex.quote(from_feed)}")
 
 
 def pelican_run(cmd):

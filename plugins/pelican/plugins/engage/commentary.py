@@ -71,161 +71,112 @@ def _normalize_heading(value: str) -> str:
     return " ".join(value.replace("\xa0", " ").split()).rstrip(":.!?").casefold()
 
 
-# One regex finds every comment and tag with its offsets. Pelican's readers emit
-# well-formed HTML, so this is exact for them, and it is several times faster
-# than html.parser, which matters on sites with thousands of posts.
+# Pelican's readers emit well-formed HTML, so a few regular expressions do the
+# work of a parser here, in C: the scan must stay cheap on sites with thousands
+# of posts. Only the commentary region itself is walked tag by tag.
 TOKEN_RE = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<[!?][^>]*>"
     r"|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
     re.S,
 )
-CLASS_RE = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.I)
-RAW_TEXT = frozenset({"script", "style"})
+HEADING_RE = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.S | re.I)
+CLASSED_RE = re.compile(
+    r"""<([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*?\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""",
+    re.I,
+)
+COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+CODE_BLOCK_RE = re.compile(
+    r"<(pre|code|kbd|samp|script|style|template)\b[^>]*>.*?</\1\s*>", re.S | re.I
+)
+QUOTE_BLOCK_RE = re.compile(r"<(blockquote|q)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+ANY_TAG_RE = re.compile(r"<[^>]*>")
 
 
-class _Scanner:
-    def __init__(self, html: str, headings: frozenset[str]) -> None:
-        self.html = html
-        self.headings = headings
-        self.stack: list[str] = []
-        self.quote_depth = 0
-        self.code_depth = 0
-        self.post_own: list[str] = []
-        self.post_quoted: list[str] = []
-        # a heading being read: (level, start offset, depth, text parts)
-        self.heading: tuple[int, int, int, list[str]] | None = None
-        # the commentary region
-        self.kind: str | None = None  # "heading" | "element"
-        self.level = 0
-        self.depth = 0
-        self.start = self.content_start = self.content_end = -1
-        self.end = -1
-        self.own: list[str] = []
-        self.quoted: list[str] = []
+def _plain(fragment: str) -> str:
+    text = ANY_TAG_RE.sub(" ", fragment)
+    return unescape(text) if "&" in text else text
 
-    @property
-    def active(self) -> bool:
-        return self.kind is not None and self.end < 0
 
-    def run(self) -> None:
-        html, position = self.html, 0
-        for match in TOKEN_RE.finditer(html):
-            if match.start() < position:
-                continue  # inside a skipped <script> or <style>
-            if match.start() > position:
-                self.data(html[position : match.start()])
-            position = match.end()
-            closing, tag = match.group(1), match.group(2)
-            if tag is None:
-                continue  # a comment, doctype or processing instruction
-            tag = tag.lower()
-            if closing:
-                self.end_tag(tag, match.start(), match.end())
-            elif tag in RAW_TEXT:
-                close = html.lower().find(f"</{tag}", position)
-                position = len(html) if close < 0 else close
-                self.start_tag(tag, match.group(3), match.start(), match.end())
-            else:
-                attrs = match.group(3)
-                self.start_tag(tag, attrs, match.start(), match.end())
-                if attrs.rstrip().endswith("/") and tag not in VOID:
-                    self.end_tag(tag, match.end(), match.end())  # <div/>
-        if position < len(html):
-            self.data(html[position:])
-        if self.active:
-            self.content_end = self.end = len(html)
+def _split_text(fragment: str, takes: frozenset[str]) -> tuple[str, str]:
+    """(the author's text, the quoted text) of an HTML fragment; code counts as neither."""
+    fragment = COMMENT_RE.sub(" ", fragment)
+    fragment = CODE_BLOCK_RE.sub(" ", fragment)
+    fragment = HEADING_RE.sub(
+        lambda m: " " if _normalize_heading(_plain(m.group(2))) in takes else m.group(0), fragment
+    )
+    quoted: list[str] = []
 
-    # -- events -------------------------------------------------------------
-    def start_tag(self, tag: str, attrs: str, offset: int, after: int) -> None:
-        level = HEADING_LEVEL.get(tag)
-        sibling = len(self.stack) == self.depth
-        if self.active and self.kind == "heading" and level and level <= self.level and sibling:
-            self.content_end = self.end = offset  # a sibling heading of the same or higher level
-        if self.heading is None and level and (self.kind is None or self.active):
-            self.heading = (level, offset, len(self.stack), [])
-        if self.kind is None and self.heading is None and "commentary" in attrs:
-            found = CLASS_RE.search(attrs)
-            classes = set(next((g for g in found.groups() if g), "").split()) if found else set()
-            if classes & COMMENTARY_CLASSES:
-                self.kind, self.start, self.depth = "element", offset, len(self.stack)
-                self.content_start = after
-        if tag in VOID:
-            return
-        self.stack.append(tag)
-        self.quote_depth += tag in QUOTE_TAGS
-        self.code_depth += tag in CODE_TAGS
+    def lift(match: re.Match[str]) -> str:
+        quoted.append(match.group(0))
+        return " "
 
-    def end_tag(self, tag: str, offset: int, after: int) -> None:
-        if tag in VOID or tag not in self.stack:
-            return
-        while self.stack:
-            popped = self.stack.pop()
-            self.quote_depth -= popped in QUOTE_TAGS
-            self.code_depth -= popped in CODE_TAGS
-            if popped == tag:
-                break
-        if self.heading and tag == f"h{self.heading[0]}" and len(self.stack) == self.heading[2]:
-            level, start, depth, parts = self.heading
-            self.heading = None
-            title = "".join(parts)
-            is_take = _normalize_heading(title) in self.headings
-            if self.kind is None and is_take:
-                self.kind, self.level, self.depth, self.start = "heading", level, depth, start
-                self.content_start = after
-                return
-            if self.active and not is_take:
-                self.own.append(title)  # a sub-heading inside the take is the author's words
-                self.post_own.append(title)
-            elif self.kind is None:
-                self.post_own.append(title)
-            return
-        if not self.active:
-            return
-        if self.kind == "element" and len(self.stack) == self.depth:
-            self.content_end, self.end = offset, after
-        elif self.kind == "heading" and len(self.stack) < self.depth:
-            self.content_end = self.end = offset  # the heading's parent (a reST section) closed
+    fragment = QUOTE_BLOCK_RE.sub(lift, fragment)
+    return _plain(fragment), _plain(" ".join(quoted))
 
-    def data(self, data: str) -> None:
-        if "&" in data:
-            data = unescape(data)
-        if self.heading is not None:
-            self.heading[3].append(data)
-            return  # a heading's words are not the author's take
-        if self.code_depth:
-            return
-        in_region = self.active and self.content_start >= 0
-        if self.quote_depth:
-            self.post_quoted.append(data)
-            if in_region:
-                self.quoted.append(data)
+
+def _parent_close(html: str, start: int, stop: int) -> int | None:
+    """Offset of the first end tag between ``start`` and ``stop`` that closes an
+    element opened before ``start`` (the region's parent), or None."""
+    depth = 0
+    for token in TOKEN_RE.finditer(html, start, stop):
+        closing, tag = token.group(1), token.group(2)
+        if tag is None or tag.lower() in VOID or token.group(3).rstrip().endswith("/"):
+            continue
+        if not closing:
+            depth += 1
+        elif depth == 0:
+            return token.start()
         else:
-            self.post_own.append(data)
-            if in_region:
-                self.own.append(data)
+            depth -= 1
+    return None
+
+
+def _find_region(html: str, takes: frozenset[str]) -> tuple[int, int, int, int] | None:
+    """(start, content start, content end, end) of the commentary, or None."""
+    headings = list(HEADING_RE.finditer(html))
+    take = next((h for h in headings if _normalize_heading(_plain(h.group(2))) in takes), None)
+    for match in CLASSED_RE.finditer(html, 0, take.start() if take else len(html)):
+        classes = next((g for g in match.groups()[1:] if g), "").split()
+        if COMMENTARY_CLASSES.intersection(classes):
+            content_start = html.find(">", match.end()) + 1
+            close = _parent_close(html, content_start, len(html))
+            if close is None:
+                return match.start(), content_start, len(html), len(html)
+            return match.start(), content_start, close, html.find(">", close) + 1
+    if take is None:
+        return None
+    level = int(take.group(1))
+    following = (h for h in headings if h.start() >= take.end() and int(h.group(1)) <= level)
+    nxt = next(following, None)
+    stop = nxt.start() if nxt else len(html)
+    # A reST section is wrapped in an element that closes before the next heading.
+    close = _parent_close(html, take.end(), stop)
+    end = stop if close is None else close
+    return take.start(), take.end(), end, end
 
 
 def analyze(html: str, headings: Iterable[str]) -> PostAnalysis:
     """Commentary and quotation measures of one post's HTML."""
-    wanted = frozenset(_normalize_heading(h) for h in headings)
-    scanner = _Scanner(html, wanted)
-    scanner.run()
-
-    post_own, post_marked = textmod.split_quoted(" ".join(scanner.post_own))
-    own_words = textmod.count_words(post_own)
-    quoted_words = textmod.count_words(" ".join(scanner.post_quoted)) + textmod.count_words(
-        post_marked
-    )
+    takes = frozenset(_normalize_heading(h) for h in headings)
+    post_own, post_quoted = _split_text(html, takes)
+    post_own, post_marked = textmod.split_quoted(post_own)
+    # Totals only feed the quoted share, numerator and denominator alike: count fast.
+    own_words = textmod.count_words_fast(post_own)
+    quoted_words = textmod.count_words_fast(post_quoted) + textmod.count_words_fast(post_marked)
     commentary = None
-    if scanner.kind is not None:
-        own, marked = textmod.split_quoted(" ".join(scanner.own))
+    region = _find_region(html, takes)
+    if region is not None:
+        start, content_start, content_end, end = region
+        inner = html[content_start:content_end]
+        own, quoted = _split_text(inner, takes)
+        own, marked = textmod.split_quoted(own)
         own_text = textmod.join_text([own])
         commentary = Commentary(
-            html=html[scanner.content_start : scanner.content_end].strip(),
+            html=inner.strip(),
             own_text=own_text,
-            quoted_text=textmod.join_text([*scanner.quoted, marked]),
-            start=scanner.start,
-            end=scanner.end,
+            quoted_text=textmod.join_text([quoted, marked]),
+            start=start,
+            end=end,
             own_words=textmod.count_words(own_text),
         )
     return PostAnalysis(commentary, own_words + quoted_words, quoted_words)

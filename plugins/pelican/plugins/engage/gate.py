@@ -14,6 +14,7 @@ from datetime import datetime
 from . import text as textmod
 from .commentary import PostAnalysis, analyze
 from .reuse import ReuseIndex
+from .text import Shingle
 
 DEFAULT_HEADINGS = ("My take", "Commentary", "What I think", "Why it matters")
 
@@ -127,7 +128,7 @@ def measure_only(post: PostInput, settings: GateSettings) -> Verdict:
     return Verdict(post.key, False, analyze(post.html, settings.headings))
 
 
-def _judge_commentary(verdict: Verdict, settings: GateSettings) -> tuple[str, set[str]]:
+def _judge_commentary(verdict: Verdict, settings: GateSettings) -> tuple[str, set[Shingle]]:
     commentary = verdict.analysis.commentary
     if commentary is None:
         headings = ", ".join(repr(h) for h in settings.headings)
@@ -206,7 +207,7 @@ def _judge_source(
 def _judge_reuse(
     verdict: Verdict,
     normalized: str,
-    shingles: set[str],
+    shingles: set[Shingle],
     index: ReuseIndex,
     titles: Mapping[str, str],
     settings: GateSettings,

@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import chain
 
+from .text import Shingle
+
 
 @dataclass(frozen=True)
 class Match:
@@ -21,14 +23,14 @@ class Match:
 
 class ReuseIndex:
     def __init__(self) -> None:
-        self._postings: defaultdict[str, list[int]] = defaultdict(list)
+        self._postings: defaultdict[Shingle, list[int]] = defaultdict(list)
         self._keys: list[str] = []
         self._exact: dict[str, str] = {}  # normalized short text -> first key
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, key: str, normalized: str, shingles: set[str]) -> None:
+    def add(self, key: str, normalized: str, shingles: set[Shingle]) -> None:
         doc = len(self._keys)
         self._keys.append(key)
         self._exact.setdefault(normalized, key)
@@ -36,7 +38,7 @@ class ReuseIndex:
         for shingle in shingles:
             postings[shingle].append(doc)
 
-    def best_match(self, shingles: set[str]) -> Match | None:
+    def best_match(self, shingles: set[Shingle]) -> Match | None:
         """The indexed commentary that contains the largest share of ``shingles``."""
         if not shingles:
             return None

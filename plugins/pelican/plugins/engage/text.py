@@ -33,6 +33,15 @@ def count_words(text: str) -> int:
     return len(WORD_RE.findall(text))
 
 
+# Punctuation deleted before a whitespace split, so "word ," counts one word.
+_PUNCTUATION = dict.fromkeys(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»„‚‹›–—…·•¡¿"), None)
+
+
+def count_words_fast(text: str) -> int:
+    """About :func:`count_words`, several times faster: for whole-post totals."""
+    return len(text.translate(_PUNCTUATION).split())
+
+
 def split_quoted(text: str) -> tuple[str, str]:
     """``text`` without its passages in quotation marks, and those passages."""
     quoted = " ".join(m.group(0) for m in QUOTED_RE.finditer(text))
@@ -47,15 +56,19 @@ def normalize(text: str) -> str:
     return " ".join(WORD_RE.findall(text.casefold()))
 
 
-def shingles(normalized: str, size: int = SHINGLE_SIZE) -> set[str]:
+Shingle = tuple[str, ...]
+
+
+def shingles(normalized: str, size: int = SHINGLE_SIZE) -> set[Shingle]:
     """The set of word ``size``-shingles of an already normalized text."""
     tokens = normalized.split()
     if len(tokens) < size:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+        return {tuple(tokens)} if tokens else set()
+    # zip over shifted lists builds every tuple in C
+    return set(zip(*(tokens[i:] for i in range(size)), strict=False))
 
 
-def containment(part: set[str], whole: set[str]) -> float:
+def containment(part: set[Shingle], whole: set[Shingle]) -> float:
     """Broder's containment c(part, whole) = |S(part) ∩ S(whole)| / |S(part)|."""
     if not part:
         return 0.0
