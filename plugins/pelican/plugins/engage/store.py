@@ -125,6 +125,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (kind, value)
     );
     """,
+    # 3: answers sent from `engage reply`, recorded before they are sent.
+    """
+    CREATE TABLE answer (
+        id              INTEGER PRIMARY KEY,
+        comment_id      TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL,      -- pending, posted
+        remote_id       TEXT,
+        remote_url      TEXT,
+        posted_at       TEXT,
+        last_error      TEXT
+    );
+    CREATE INDEX answer_comment ON answer (comment_id);
+    CREATE INDEX comment_parent ON comment (parent_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
