@@ -142,7 +142,7 @@ def check(settings_file: Path, as_json: bool, refresh_sources: bool) -> None:
 
 
 # Commands live beside their subject; importing the modules registers them on the group.
-from . import cli_backfeed, cli_drafts, cli_syndicate  # noqa: E402,F401
+from . import cli_answer, cli_backfeed, cli_drafts, cli_syndicate  # noqa: E402,F401
 
 
 def main() -> None:
