@@ -16,12 +16,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import planner, report, site
+from . import answers, dashboard, planner, report, site
 from .cli import cli, consoles, fetch_missing_sources, json_option, settings_option
 from .connect import adapters_for
 from .errors import ConfigError, EngageError
 from .ledger import Ledger
 from .metadata import is_url
+from .networks import LABELS
 from .plugin import BuildRecord
 from .settings import EngageSettings
 from .store import Store
@@ -194,6 +195,10 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
         now = datetime.now(UTC)
         plan_, changes, _ = _plan(record, store, backfill=backfill, now=now)
         _print_problems(err, plan_)
+        held_for_answers = _answer_first(out, store, engage, now)
+        if held_for_answers:
+            # Already queued posts still go out; nothing new is queued until you answer.
+            changes = [c for c in changes if c.action not in {"add", "revive"}]
         ledger = Ledger(store)
         rows = report.plan_rows(changes, plan_.items, ledger.entries())
         if not engage.networks:
@@ -221,8 +226,31 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
             site.build_site(settings)
             if engage.deploy:
                 run_deploy(engage.deploy, engage.base_dir, out)
+    if held_for_answers:
+        raise click.ClickException(
+            "ENGAGE_STRICT is on and comments wait longer than ENGAGE_ANSWER_WITHIN: "
+            "new posts were not queued; answer them (`engage inbox`) and publish again"
+        )
     if summary.remaining:
         sys.exit(WORK_REMAINS)
+
+
+def _answer_first(out: Console, store: Store, engage: EngageSettings, now: datetime) -> bool:
+    """Warn while comments wait past ENGAGE_ANSWER_WITHIN; True when strict holds new posts."""
+    if engage.answer_within is None:
+        return False
+    late = answers.overdue(store.conn, engage.answer_within, now)
+    if not late:
+        return False
+    oldest = late[0]
+    out.print(
+        f"[yellow]{len(late)} comments have waited longer than ENGAGE_ANSWER_WITHIN "
+        f"({dashboard.duration(engage.answer_within.total_seconds())}); the oldest, from "
+        f"{oldest.author} on {LABELS.get(oldest.network, oldest.network)}, for "
+        f"{dashboard.duration(oldest.age_seconds)}. Answer first: `engage inbox`.[/]",
+        soft_wrap=True,
+    )
+    return engage.strict
 
 
 @cli.command()
