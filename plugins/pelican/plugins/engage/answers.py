@@ -154,6 +154,12 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str) -> Sent:
     target = RemoteRef(
         network, row["remote_id"], row["url"], json.loads(row["remote_extra"] or "{}")
     )
+    if existing is not None:  # an earlier attempt may have landed before it was recorded
+        post = OutgoingPost(text=text, idempotency_key=key, reply_to=target, created_at=created)
+        found = adapter.find_published(post)
+        if found is not None:
+            _record(store, row, key, text, found)
+            return Sent(found)
     try:
         ref = adapter.reply(target, text, key, created_at=created)
     except NotFound:
