@@ -181,6 +181,16 @@ def draft(c, from_feed):
     engage_run(f"draft -s {CONFIG['settings_base']} --from-feed {shlex.quote(from_feed)}")
 
 
+@task(help={"port": "where to serve the demo site"})
+def demo(c, port=CONFIG["port"]):
+    """The whole loop without any account: stand-ins, publish, replies, sync, serve"""
+    from pathlib import Path
+
+    from pelican.plugins.engage.demo import main
+
+    main(Path(__file__).resolve().parent, int(port))
+
+
 def pelican_run(cmd):
     cmd += " " + program.core.remainder  # allows to pass-through args to pelican
     pelican_main(shlex.split(cmd))

@@ -127,7 +127,7 @@ class Sent:
     already: bool = False  # this very answer had been sent before
 
 
-def reply(store: Store, adapter: Adapter, cid: str, text: str) -> Sent:
+def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = "") -> Sent:
     """Post ``text`` as an answer to comment ``cid`` in its own remote thread, once."""
     text = text.strip()
     if not text:
@@ -158,7 +158,7 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str) -> Sent:
         post = OutgoingPost(text=text, idempotency_key=key, reply_to=target, created_at=created)
         found = adapter.find_published(post)
         if found is not None:
-            _record(store, row, key, text, found)
+            _record(store, row, key, text, found, author)
             return Sent(found)
     try:
         ref = adapter.reply(target, text, key, created_at=created)
@@ -166,11 +166,13 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str) -> Sent:
         raise EngageError(
             f"the comment {cid} is gone from {LABELS.get(network, network)}; nothing was sent"
         ) from None
-    _record(store, row, key, text, ref)
+    _record(store, row, key, text, ref, author)
     return Sent(ref)
 
 
-def _record(store: Store, parent: sqlite3.Row, key: str, text: str, ref: RemoteRef) -> None:
+def _record(
+    store: Store, parent: sqlite3.Row, key: str, text: str, ref: RemoteRef, author: str
+) -> None:
     """The answer, as posted and as the author's own comment under ``parent``."""
     now = now_iso()
     own_id = comment_id(parent["network"], ref.id)
@@ -191,7 +193,7 @@ def _record(store: Store, parent: sqlite3.Row, key: str, text: str, ref: RemoteR
                 ref.id,
                 parent["article"],
                 parent["id"],
-                "You",
+                author or "You",
                 "<p>" + html.escape(text).replace("\n", "<br>") + "</p>",
                 ref.url or parent["url"],
                 now,

@@ -123,7 +123,7 @@ def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
         answer = text if text is not None else _from_editor(row)
         adapters = adapters_for(engage, store, names={network: None})
         try:
-            sent = answers.reply(store, adapters[network], comment_id, answer)
+            sent = answers.reply(store, adapters[network], comment_id, answer, author=engage.author)
         finally:
             adapters[network].close()
     label = LABELS.get(network, network)

@@ -33,6 +33,7 @@ class EngageSettings:
     source_timeout: float = 10.0
     site_url: str = ""
     timezone: str = "UTC"
+    author: str = ""  # the site's AUTHOR: the name on answers sent from `engage reply`
     output_path: Path = Path("output")
     # Syndication: on the first publish to a network, posts older than this are not posted.
     first_run_max_age: timedelta = timedelta(days=14)
@@ -93,6 +94,7 @@ class EngageSettings:
             source_timeout=_number(settings, "ENGAGE_SOURCE_TIMEOUT", 10.0, float, 0.1, 300.0),
             site_url=str(settings.get("SITEURL") or ""),
             timezone=str(settings.get("TIMEZONE") or "UTC"),
+            author=str(settings.get("AUTHOR") or ""),
             output_path=output if output.is_absolute() else base_dir / output,
             first_run_max_age=duration(settings, "ENGAGE_FIRST_RUN_MAX_AGE", "14d"),
             blocklist=tuple(b.strip().lower() for b in blocklist if b.strip()),

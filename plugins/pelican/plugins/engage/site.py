@@ -31,7 +31,7 @@ def load_settings(path: Path | str, override: Mapping[str, Any] | None = None) -
     if not path.is_file():
         raise ConfigError(f"settings file {path} does not exist")
     folder = path.resolve().parent
-    values = {BASE_DIR_KEY: str(folder), **(override or {})}
+    values = dict(override or {})
     # publishconf.py does `from pelicanconf import *`: make that import find the
     # pelicanconf.py beside it, not one cached from another site in this process.
     for name in ("pelicanconf", "publishconf"):
@@ -40,9 +40,12 @@ def load_settings(path: Path | str, override: Mapping[str, Any] | None = None) -
             del sys.modules[name]
     sys.path.insert(0, str(folder))
     try:
-        return dict(read_settings(str(path), override=values))
+        settings = dict(read_settings(str(path), override=values))
     finally:
         sys.path.remove(str(folder))
+    # Relative engage paths resolve beside the settings file, unless it says otherwise.
+    settings.setdefault(BASE_DIR_KEY, str(folder))
+    return settings
 
 
 def _checked(settings: Mapping[str, Any]) -> plugin.BuildRecord:
