@@ -175,6 +175,26 @@ def sync(c, article=None, all=False):
     engage_run(args)
 
 
+@task(help={"json": "print JSON instead of a table"})
+def inbox(c, json=False):
+    """Comments waiting for your answer, oldest first (and the local dashboard)"""
+    engage_run("inbox -s {settings_base}".format(**CONFIG) + (" --json" if json else ""))
+
+
+@task(help={"comment_id": "an id from `invoke inbox`", "text": "the answer (else $EDITOR)"})
+def reply(c, comment_id, text=None):
+    """Answer a comment in its own thread on its own network"""
+    args = f"reply -s {CONFIG['settings_publish']} {shlex.quote(comment_id)}"
+    engage_run(args + (f" {shlex.quote(text)}" if text else ""))
+
+
+@task(help={"json": "print JSON instead of a table", "period": "e.g. 30d"})
+def stats(c, json=False, period="90d"):
+    """Response rate and time to first answer, per network"""
+    args = "stats -s {settings_base} --period ".format(**CONFIG) + shlex.quote(period)
+    engage_run(args + (" --json" if json else ""))
+
+
 @task(help={"from_feed": "URL of the feed to pick an article from"})
 def draft(c, from_feed):
     """Start a post from a feed entry: source, short quote, empty commentary"""
