@@ -42,10 +42,16 @@ def configure(
     site: Path,
     running: dict[str, StandIn],
     monkeypatch: pytest.MonkeyPatch | None = None,
+    *,
+    timeout: float = 2,
     **extra: Any,
 ) -> dict[str, str]:
-    """Append the stand-ins' settings to publishconf.py; return (and set) the credentials."""
-    networks = {name: {**s.network_options(), "timeout": 2} for name, s in running.items()}
+    """Append the stand-ins' settings to publishconf.py; return (and set) the credentials.
+
+    ``timeout`` is the adapters' per-request timeout: short, so fault tests are
+    quick; the crash tests raise it so a busy machine cannot cut a run short.
+    """
+    networks = {name: {**s.network_options(), "timeout": timeout} for name, s in running.items()}
     settings = {
         "ENGAGE_NETWORKS": networks,
         "ENGAGE_STATE_DIR": str(site / ".state"),

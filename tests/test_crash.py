@@ -66,7 +66,7 @@ def template(
             Followup=f"+1h A second thought on post {number}, added the same afternoon.",
         )
     (root / "publishconf.py").write_text("from pelicanconf import *\n")
-    env = configure(root, standins)
+    env = configure(root, standins, timeout=20)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
