@@ -135,7 +135,11 @@ def _find_region(html: str, takes: frozenset[str]) -> tuple[int, int, int, int] 
     """(start, content start, content end, end) of the commentary, or None."""
     headings = list(HEADING_RE.finditer(html))
     take = next((h for h in headings if _normalize_heading(_plain(h.group(2))) in takes), None)
-    for match in CLASSED_RE.finditer(html, 0, take.start() if take else len(html)):
+    limit = take.start() if take else len(html)
+    # Most posts have no such class: a substring test spares the regex walk over
+    # every classed tag (syntax-highlighted code has hundreds).
+    candidates = CLASSED_RE.finditer(html, 0, limit) if "commentary" in html[:limit] else ()
+    for match in candidates:
         classes = next((g for g in match.groups()[1:] if g), "").split()
         if COMMENTARY_CLASSES.intersection(classes):
             content_start = html.find(">", match.end()) + 1

@@ -107,6 +107,8 @@ def evaluate(
     settings = settings or GateSettings()
     index = ReuseIndex()
     titles = {p.key: p.title for p in posts}
+    # Each source text is normalized and shingled once, however many posts cite it.
+    source_texts: dict[str, tuple[str, set[Shingle]]] = {}
     verdicts: dict[str, Verdict] = {}
     for post in sorted(posts, key=lambda p: (p.date is None, p.date or datetime.min, p.key)):
         verdict = Verdict(post.key, post.candidate, analyze(post.html, settings.headings))
@@ -115,7 +117,19 @@ def evaluate(
         normalized, shingles = _judge_commentary(verdict, settings)
         _judge_quotes(verdict, settings)
         if post.source_url:
-            _judge_source(verdict, post.source_url, sources.get(post.source_url), settings)
+            source = sources.get(post.source_url)
+            if source is not None and source.ok and post.source_url not in source_texts:
+                whole = textmod.normalize(source.text)
+                source_texts[post.source_url] = (whole, textmod.shingles(whole))
+            _judge_source(
+                verdict,
+                post.source_url,
+                source,
+                source_texts.get(post.source_url),
+                normalized,
+                shingles,
+                settings,
+            )
         if normalized:
             _judge_reuse(verdict, normalized, shingles, index, titles, settings)
             index.add(post.key, normalized, shingles)
@@ -163,8 +177,15 @@ def _judge_quotes(verdict: Verdict, settings: GateSettings) -> None:
 
 
 def _judge_source(
-    verdict: Verdict, url: str, source: SourceText | None, settings: GateSettings
+    verdict: Verdict,
+    url: str,
+    source: SourceText | None,
+    source_text: tuple[str, set[Shingle]] | None,
+    own: str,
+    own_shingles: set[Shingle],
+    settings: GateSettings,
 ) -> None:
+    """``own`` and ``own_shingles``: the commentary's normalized text and its shingles."""
     if source is None or not source.ok:
         why = source.error if source and source.error else "it has not been fetched yet"
         verdict.reasons.append(
@@ -175,24 +196,22 @@ def _judge_source(
             )
         )
         return
-    commentary = verdict.analysis.commentary
-    if commentary is None:
+    if verdict.analysis.commentary is None or source_text is None:
         return
-    own = textmod.normalize(commentary.own_text)
-    whole = textmod.normalize(source.text)
-    if textmod.count_words(own) < settings.short_text_words:
+    whole, whole_shingles = source_text
+    if len(own.split()) < settings.short_text_words:
         copied = textmod.contains_phrase(own, whole)
         verdict.copy_containment = 1.0 if copied else 0.0
         if copied:
             verdict.reasons.append(
                 Reason(
                     COPIED_FROM_SOURCE,
-                    f"the whole commentary ({textmod.count_words(own)} words) "
+                    f"the whole commentary ({len(own.split())} words) "
                     f"appears word for word in the source {url}",
                 )
             )
         return
-    score = textmod.containment(textmod.shingles(own), textmod.shingles(whole))
+    score = textmod.containment(own_shingles, whole_shingles)
     verdict.copy_containment = score
     if score >= settings.copy_threshold:
         verdict.reasons.append(

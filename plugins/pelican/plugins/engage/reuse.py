@@ -14,6 +14,12 @@ from itertools import chain
 
 from .text import Shingle
 
+# A phrase used in many earlier commentaries needs to point at the first few of
+# them only: a new commentary repeating that boilerplate still meets the
+# earliest ones in every posting list of the boilerplate, and the cap bounds
+# the counting work of very common phrases ("i think that").
+POSTINGS_CAP = 64
+
 
 @dataclass(frozen=True)
 class Match:
@@ -36,7 +42,9 @@ class ReuseIndex:
         self._exact.setdefault(normalized, key)
         postings = self._postings
         for shingle in shingles:
-            postings[shingle].append(doc)
+            docs = postings[shingle]
+            if len(docs) < POSTINGS_CAP:
+                docs.append(doc)
 
     def best_match(self, shingles: set[Shingle]) -> Match | None:
         """The indexed commentary that contains the largest share of ``shingles``."""
