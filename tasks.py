@@ -169,7 +169,7 @@ def publish(c, dry_run=False, backfill=False):
 @task(help={"article": "only this post (slug)", "all": "also posts past the sync cut-off"})
 def sync(c, article=None, all=False):
     """Fetch replies, likes and reposts; rebuild when anything changed"""
-    args = "sync -s {settings_publish}".format(**CONFIG)
+    args = "sync --rebuild -s {settings_publish}".format(**CONFIG)
     args += f" --article {shlex.quote(article)}" if article else ""
     args += " --all" if all else ""
     engage_run(args)

@@ -709,3 +709,34 @@ def test_the_blocklist_applies_at_build_time_too(store: Store, tmp_path: Path) -
     shown = load_conversations(store.conn, settings)[ARTICLE]
     assert [c.author.name for c in shown.comments] == ["Bob"]
     assert shown.counts["mastodon"].replies == 1
+
+
+def test_edits_are_dated_only_where_the_network_gives_no_edit_time(store: Store) -> None:
+    key = ThreadKey(ARTICLE, "bluesky", POST)
+    threads = Threads(store)
+    first = remote("b1", network="bluesky", html="<p>first</p>")
+    threads.merge(key, snapshot(first), full=True)
+    threads.merge(key, snapshot(remote("b1", network="bluesky", html="<p>new</p>")), full=True)
+    assert rows(store)["bluesky:b1"]["edited_at"] is not None
+    # Mastodon reports edits itself: a changed rendering alone is not an edit.
+    merge(store, snapshot(remote("m1", html="<p>x</p>")))
+    merge(store, snapshot(remote("m1", html='<p>x <a href="https://e.example/">link</a></p>')))
+    assert rows(store)["mastodon:m1"]["edited_at"] is None
+
+
+def test_an_answer_recorded_by_engage_reply_is_not_taken_for_an_edit(store: Store) -> None:
+    """answers.py stores the author's answer at once, without a handle; the first read of
+    it brings the network's own rendering of the same words."""
+    key = ThreadKey(ARTICLE, "facebook", POST)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO comment (id, network, remote_id, article, parent_id, author_name,"
+            " author_handle, author_url, html, url, kind, is_own, created_at, first_seen,"
+            " last_seen) VALUES ('facebook:a1', 'facebook', 'a1', ?, NULL, 'You', '', '',"
+            " '<p>Thanks!</p>', '', 'reply', 1, ?, ?, ?)",
+            (ARTICLE, T0.isoformat(), T0.isoformat(), T0.isoformat()),
+        )
+    answer = remote("a1", network="facebook", who="ada", own=True, html="<p>Thanks! </p>")
+    Threads(store).merge(key, snapshot(answer), full=True)
+    row = rows(store)["facebook:a1"]
+    assert row["edited_at"] is None and row["author_handle"] and row["is_own"] == 1

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from . import backfeed, site
 from .cli import cli, consoles, json_option, settings_option
+from .cli_syndicate import run_deploy
 from .errors import EngageError
 from .networks import LABELS
 from .settings import EngageSettings
@@ -29,13 +30,18 @@ class UnknownArticle(EngageError):
 
 
 @cli.command()
-@settings_option()
+@settings_option("publishconf.py")
 @click.option("--article", "slug", metavar="SLUG", help="Sync this article only, due or not.")
 @click.option(
     "--all", "everything", is_flag=True, help="Sync every article, even past ENGAGE_SYNC_CUTOFF."
 )
 @json_option
-def sync(settings_file: Path, slug: str | None, everything: bool, as_json: bool) -> None:
+@click.option(
+    "--rebuild", is_flag=True, help="Rebuild (and deploy, if configured) when anything changed."
+)
+def sync(
+    settings_file: Path, slug: str | None, everything: bool, as_json: bool, rebuild: bool
+) -> None:
     """Fetch replies, likes and reposts for syndicated posts into the state database.
 
     Reads each due conversation: the syndicated post on every configured
@@ -49,11 +55,12 @@ def sync(settings_file: Path, slug: str | None, everything: bool, as_json: bool)
 
     Example:
 
-        engage sync && invoke build
+        engage sync --rebuild
         engage sync --article my-post --json | jq '.networks.mastodon'
     """
     out, err = consoles(as_json)
-    record = site.read_site(site.load_settings(settings_file))
+    pelican_settings = site.load_settings(settings_file)
+    record = site.read_site(pelican_settings)
     settings: EngageSettings = record.settings
     posts = record.posts
     if slug is not None:
@@ -73,6 +80,11 @@ def sync(settings_file: Path, slug: str | None, everything: bool, as_json: bool)
             on_outcome=lambda outcome: progress.advance(tasks[outcome.job.target.key.network]),
         )
     _finish(report, out, as_json)
+    if rebuild and report.changed:
+        err.print("Rebuilding the site with the new conversation …")
+        site.build_site(pelican_settings)
+        if settings.deploy:
+            run_deploy(settings.deploy, settings.base_dir, err)
     if not report.ok:
         sys.exit(EXIT_INCOMPLETE)
 

@@ -21,7 +21,7 @@ from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees o
 
 from . import commentary as commentary_mod
 from . import gate
-from .conversation import Conversation, load_conversations
+from .conversation import Conversation, copy_avatars, load_conversations
 from .errors import ConfigError, StoreError
 from .ledger import Ledger
 from .metadata import parse_metadata
@@ -99,7 +99,7 @@ def read_state(settings: EngageSettings) -> SiteState:
     if store is None:
         return SiteState()
     with store:
-        state = SiteState(store.sources(), conversations=load_conversations(store.conn))
+        state = SiteState(store.sources(), conversations=load_conversations(store.conn, settings))
         for entry in Ledger(store).syndications():
             if entry.remote_url:
                 state.syndications.setdefault(entry.article, []).append(
@@ -224,7 +224,14 @@ def on_page_generator_finalized(generator: Any) -> None:
     build.posts.extend(records)
 
 
+def on_finalized(pelican: Any) -> None:
+    """Copy cached avatars into the output after Pelican has written (and maybe cleaned) it."""
+    if enabled(pelican.settings):
+        copy_avatars(EngageSettings.from_pelican(pelican.settings))
+
+
 def register() -> None:
     signals.initialized.connect(on_initialized)
     signals.article_generator_finalized.connect(on_article_generator_finalized)
     signals.page_generator_finalized.connect(on_page_generator_finalized)
+    signals.finalized.connect(on_finalized)

@@ -41,6 +41,7 @@ from .sanitize import clean_html, one_line, web_url
 from .store import Store
 
 MISSING_LIMIT = 2  # successful complete reads in a row without a comment before it goes
+EDITS_UNREPORTED = frozenset({"bluesky", "facebook", "webmention"})
 
 
 class ThreadKey(NamedTuple):
@@ -213,6 +214,18 @@ class _Values:
              "url", "kind", "is_own", "likes", "reposts", "created_at", "edited_at")  # fmt: skip
 
 
+def _edited_unreported(network: str, row: sqlite3.Row, values: _Values) -> bool:
+    """Whether to date an edit the network does not report (Bluesky, Facebook and
+    webmention.io give no edit time): the body changed since the last read.
+
+    An answer `engage reply` recorded before any sync has no handle yet: its
+    first read only brings the network's rendering of the same words.
+    """
+    if network not in EDITS_UNREPORTED or not row["author_handle"]:
+        return False
+    return bool(row["edited_at"]) or row["html"] != values.html
+
+
 class Threads:
     """Comment, engagement, moderation and sync_state operations on the store.
 
@@ -343,8 +356,7 @@ class Threads:
                 else:
                     stats.new += 1
                 continue
-            if values.edited_at is None and (row["edited_at"] or row["html"] != values.html):
-                # Networks without edit times (Bluesky, Facebook): date it when first seen.
+            if values.edited_at is None and _edited_unreported(key.network, row, values):
                 values.edited_at = row["edited_at"] or stamp
             moderated = bool(row["moderated"]) or hidden  # moderation is never undone here
             visible_before = not row["removed"] and not row["moderated"]
