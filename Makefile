@@ -39,6 +39,7 @@ format: $(STAMP)
 ## Benchmarks (not timed tests): ratios against a baseline measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gate_build.py
+	$(BIN)/python benchmarks/sync.py
 
 clean-venv:
 	rm -rf $(VENV)
