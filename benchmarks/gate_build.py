@@ -190,7 +190,7 @@ def make_post(rng: random.Random, index: int, date: datetime) -> Post:
     return Post(header + "\n" + "\n\n".join(blocks) + "\n", source)
 
 
-def generate_site(root: Path, posts: int, seed: int = SEED) -> Path:
+def generate_site(root: Path, posts: int, seed: int = SEED, *, local: bool = False) -> Path:
     """Write N posts, a pelicanconf.py and a state database; return the settings path."""
     from pelican.plugins.engage.gate import SourceText
     from pelican.plugins.engage.store import Store
@@ -224,7 +224,9 @@ def generate_site(root: Path, posts: int, seed: int = SEED) -> Path:
         "THEME": str(REPO / "theme"),
         "PLUGINS": ["engage"],
         "ENGAGE_DB": str(db),
-        "ENGAGE_SHOW_GATE": True,
+        # A production build (publishconf.py) shows no verdict; a local one shows it on
+        # every article, which makes the site-wide gate run during the build.
+        "ENGAGE_SHOW_GATE": local,
         "FEED_ALL_ATOM": None,
         "CATEGORY_FEED_ATOM": None,
         "TRANSLATION_FEED_ATOM": None,
@@ -258,6 +260,7 @@ def one_build(conf: Path, output: Path, plugin: bool, profile: Path | None) -> d
     )
     Pelican(settings).run()
     timings["build_s"] = time.perf_counter() - start
+    during_build = timings["evaluate_s"]
     if plugin:
         from pelican.plugins.engage.plugin import last_build
 
@@ -270,6 +273,7 @@ def one_build(conf: Path, output: Path, plugin: bool, profile: Path | None) -> d
         timings["judged"] = len(build.posts)
         timings["eligible"] = sum(1 for r in build.posts if r.verdict.eligible)
         timings["reasons"] = dict(sorted(reasons.items()))
+    timings["evaluate_s"] = during_build  # counting the reasons above is not part of the build
     return timings
 
 
@@ -324,12 +328,12 @@ def run_child(
 
 
 def measure(
-    posts: int, repeat: int, profile: bool, say: Callable[[str], None]
+    posts: int, repeat: int, profile: bool, say: Callable[[str], None], *, local: bool = False
 ) -> tuple[dict[str, Any], str | None]:
     with tempfile.TemporaryDirectory(prefix="engage-bench-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        conf = generate_site(root, posts)
+        conf = generate_site(root, posts, local=local)
         say(f"generated {posts} posts in {time.perf_counter() - t0:.1f} s; warm-up build")
         counter = iter(range(10_000))
 
@@ -366,6 +370,7 @@ def measure(
     return {
         "posts": posts,
         "repeat": repeat,
+        "mode": "local (verdict box on every article)" if local else "production",
         "build_without_s": round(build_without, 3),
         "build_with_s": round(build_with, 3),
         "ratio": round(ratio, 4),
@@ -374,7 +379,8 @@ def measure(
         # The handler's time over the baseline build: steadier than the ratio, which
         # carries the noise of two build times.
         "handler_share": round(handler_s / build_without, 4),
-        "gate_posts_per_s": round(posts / gate_s) if gate_s else None,
+        # Only meaningful when the build ran the site-wide rules (a local build).
+        "gate_posts_per_s": round(posts / gate_s) if gate_s > 0.05 else None,
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio <= TARGET_RATIO,
         "builds_without_s": [round(t, 3) for t in without],
@@ -400,7 +406,10 @@ def report(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"engage plugin cost, {result['posts']} posts, {result['repeat']} rounds")
+    table = Table(
+        title=f"engage plugin cost, {result['posts']} posts, {result['repeat']} rounds, "
+        f"{result['mode']} build"
+    )
     table.add_column("measure")
     table.add_column("median", justify="right")
     table.add_column("all runs", justify="right")
@@ -418,7 +427,10 @@ def report(result: dict[str, Any]) -> None:
     table.add_row("plugin handler", f"{result['handler_s']:.2f} s", "")
     table.add_row("handler / build without", f"{result['handler_share']:.1%}", "")
     table.add_row("gate (evaluate + mark)", f"{result['gate_s']:.2f} s", "")
-    table.add_row("gate throughput", f"{result['gate_posts_per_s']} posts/s", "")
+    rate = result["gate_posts_per_s"]
+    table.add_row(
+        "gate throughput", f"{rate} posts/s" if rate else "not run (no verdict shown)", ""
+    )
     console = Console()
     console.print(table)
     console.print(
@@ -438,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--profile", action="store_true", help="cProfile the plugin handler")
+    parser.add_argument(
+        "--local", action="store_true", help="build as pelicanconf.py does (ENGAGE_SHOW_GATE on)"
+    )
     # Child mode: one build in this fresh interpreter, timings printed as JSON.
     parser.add_argument("--_one-build", dest="one_build", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_output", dest="output", type=Path, help=argparse.SUPPRESS)
@@ -455,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    result, profile_text = measure(args.posts, args.repeat, args.profile, say)
+    result, profile_text = measure(args.posts, args.repeat, args.profile, say, local=args.local)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from pelican import Pelican  # type: ignore[attr-defined]
 from sitebuilder import TAKE, write_post, write_settings
@@ -97,3 +98,23 @@ def test_commentary_html_is_exposed_to_templates(tmp_path: Path) -> None:
     record = plugin.last_build()
     assert record is not None and record.posts[0].verdict.analysis.commentary is not None
     assert record.posts[0].verdict.analysis.commentary.html == f"<p>{TAKE}</p>"
+
+
+def test_a_production_build_skips_the_site_wide_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts are computed when read: a build without the verdict box needs none."""
+    from pelican.plugins.engage import gate
+
+    calls = []
+    real = gate.evaluate
+    monkeypatch.setattr(gate, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    conf = write_settings(tmp_path, ENGAGE_SHOW_GATE=False)
+    write_post(tmp_path / "content", "p", f"## My take\n\n{TAKE}")
+    record = build(conf)
+    assert calls == []
+    assert 'class="engage-commentary"' in (tmp_path / "output" / "p.html").read_text()
+    assert record.posts[0].verdict.eligible and calls == [1]  # computed on first use, once
+    assert record.posts[0].verdict.eligible and calls == [1]
+    build(write_settings(tmp_path, ENGAGE_SHOW_GATE=True))
+    assert len(calls) == 2  # the verdict box reads it

@@ -98,6 +98,7 @@ def evaluate(
     posts: Sequence[PostInput],
     sources: Mapping[str, SourceText],
     settings: GateSettings | None = None,
+    analyses: Mapping[str, PostAnalysis] | None = None,
 ) -> dict[str, Verdict]:
     """Verdicts for all ``posts`` of a site, keyed by ``PostInput.key``.
 
@@ -111,7 +112,10 @@ def evaluate(
     source_texts: dict[str, tuple[str, set[Shingle]]] = {}
     verdicts: dict[str, Verdict] = {}
     for post in sorted(posts, key=lambda p: (p.date is None, p.date or datetime.min, p.key)):
-        verdict = Verdict(post.key, post.candidate, analyze(post.html, settings.headings))
+        analysis = analyses.get(post.key) if analyses else None
+        verdict = Verdict(
+            post.key, post.candidate, analysis or analyze(post.html, settings.headings)
+        )
         for problem in post.metadata_errors:
             verdict.reasons.append(Reason(INVALID_METADATA, problem))
         normalized, shingles = _judge_commentary(verdict, settings)
@@ -135,11 +139,6 @@ def evaluate(
             index.add(post.key, normalized, shingles)
         verdicts[post.key] = verdict
     return verdicts
-
-
-def measure_only(post: PostInput, settings: GateSettings) -> Verdict:
-    """A verdict without rules, for pages (never candidates, never compared)."""
-    return Verdict(post.key, False, analyze(post.html, settings.headings))
 
 
 def _judge_commentary(verdict: Verdict, settings: GateSettings) -> tuple[str, set[Shingle]]:
@@ -248,3 +247,53 @@ def _judge_reuse(
                 f"at most {_pct(settings.reuse_threshold)} allowed",
             )
         )
+
+
+class SiteVerdicts:
+    """The verdicts of a whole site, computed on first use.
+
+    Marking a post's commentary needs only that post's analysis; the rules
+    that look across posts (reuse, copies of sources) run when a verdict is
+    first asked for: by the verdict box of a local build or by an `engage`
+    command. A production build, which shows no verdict, skips them.
+    """
+
+    def __init__(
+        self,
+        posts: Sequence[PostInput],
+        sources: Mapping[str, SourceText],
+        settings: GateSettings,
+        *,
+        judge: bool = True,
+    ) -> None:
+        self._posts = list(posts)
+        self._by_key = {p.key: p for p in self._posts}
+        self._sources = sources
+        self._settings = settings
+        self._judge = judge  # False for pages: measured, never judged
+        self._analyses: dict[str, PostAnalysis] = {}
+        self._verdicts: dict[str, Verdict] | None = None
+
+    def analysis(self, key: str) -> PostAnalysis:
+        if key not in self._analyses:
+            self._analyses[key] = analyze(self._by_key[key].html, self._settings.headings)
+        return self._analyses[key]
+
+    def __getitem__(self, key: str) -> Verdict:
+        if self._verdicts is None:
+            for post in self._posts:
+                self.analysis(post.key)
+            if self._judge:
+                self._verdicts = evaluate(
+                    self._posts, self._sources, self._settings, self._analyses
+                )
+            else:
+                self._verdicts = {
+                    p.key: Verdict(p.key, False, self._analyses[p.key]) for p in self._posts
+                }
+        return self._verdicts[key]
+
+    def rejudge(self, sources: Mapping[str, SourceText]) -> None:
+        """Judge again with fresher source texts (the analyses stay)."""
+        self._sources = sources
+        self._verdicts = None

@@ -7,7 +7,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .gate import PostInput, Reason, Verdict
+from .commentary import PostAnalysis
+from .gate import PostInput, Reason, SiteVerdicts, Verdict
 from .metadata import PostMeta
 
 
@@ -28,17 +29,27 @@ class NetworkCounts:
 
 @dataclass
 class EngageInfo:
-    """Attached to every article by the plugin; all fields are safe to render."""
+    """Attached to every article by the plugin; all fields are safe to render.
 
+    ``eligible`` and ``reasons`` are computed when a template first reads them.
+    """
+
+    record: PostRecord
     candidate: bool
-    eligible: bool
-    reasons: list[Reason]
     commentary: Markup
     commentary_words: int
     show_gate: bool = False
     syndications: list[Syndication] = field(default_factory=list)
     comments: list[Any] = field(default_factory=list)  # a tree of comment nodes
     counts: dict[str, NetworkCounts] = field(default_factory=dict)
+
+    @property
+    def eligible(self) -> bool:
+        return self.record.verdict.eligible
+
+    @property
+    def reasons(self) -> list[Reason]:
+        return list(self.record.verdict.reasons)
 
 
 @dataclass
@@ -55,7 +66,15 @@ class PostRecord:
     meta: PostMeta
     candidate: bool
     post_input: PostInput
-    verdict: Verdict
+    verdicts: SiteVerdicts  # shared by the site's posts
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.verdicts[self.source_path]
+
+    @property
+    def analysis(self) -> PostAnalysis:
+        return self.verdicts.analysis(self.source_path)
 
     def check_json(self) -> dict[str, Any]:
         return {

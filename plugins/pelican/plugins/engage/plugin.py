@@ -137,15 +137,9 @@ def judge_articles(
             metadata_errors=tuple(e.problem_sentence for e in errors),
         )
         pending.append((article, rel, meta, post_input))
-    inputs = [p[3] for p in pending]
-    verdicts = (
-        gate.evaluate(inputs, sources, settings.gate)
-        if judge
-        else {p.key: gate.measure_only(p, settings.gate) for p in inputs}
-    )
+    verdicts = gate.SiteVerdicts([p[3] for p in pending], sources, settings.gate, judge=judge)
     records = []
     for article, rel, meta, post_input in pending:
-        verdict = verdicts[rel]
         url = f"{settings.site_url.rstrip('/')}/{article.url}" if settings.site_url else article.url
         records.append(
             PostRecord(
@@ -159,7 +153,7 @@ def judge_articles(
                 meta=meta,
                 candidate=post_input.candidate,
                 post_input=post_input,
-                verdict=verdict,
+                verdicts=verdicts,
             )
         )
     return records
@@ -168,15 +162,14 @@ def judge_articles(
 def attach(
     article: Any, record: PostRecord, settings: EngageSettings, state: SiteState | None = None
 ) -> None:
-    found = record.verdict.analysis.commentary
+    found = record.analysis.commentary
     state = state or SiteState()
     conversation = state.conversations.get(record.source_path, Conversation())
     article.engage = EngageInfo(
+        record=record,
         candidate=record.candidate,
-        eligible=record.verdict.eligible,
-        reasons=list(record.verdict.reasons),
         commentary=Markup(found.html if found else ""),
-        commentary_words=record.verdict.commentary_words,
+        commentary_words=found.own_words if found else 0,
         show_gate=settings.show_gate,
         syndications=state.syndications.get(record.source_path, []),
         comments=conversation.comments,
@@ -207,8 +200,8 @@ def on_article_generator_finalized(generator: Any) -> None:
     for (article, _), record in zip(articles, records, strict=True):
         attach(article, record, settings, state)
     STATE.last_build = BuildRecord(settings, records)
-    held = sum(1 for r in records if r.candidate and not r.verdict.eligible)
-    log.info("engage: %d articles judged, %d held back from cross-posting", len(records), held)
+    # No verdict is computed here: the site-wide rules run when something reads one.
+    log.info("engage: %d articles analysed", len(records))
 
 
 def on_page_generator_finalized(generator: Any) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +93,5 @@ def build_site(settings: dict[str, Any]) -> plugin.BuildRecord:
 
 def rejudge(record: plugin.BuildRecord, sources: Mapping[str, gate.SourceText]) -> None:
     """Judge the posts again with fresher source texts (after `engage check` fetched them)."""
-    articles = [p.post_input for p in record.posts if p.kind == "article"]
-    verdicts = gate.evaluate(articles, sources, record.settings.gate)
-    record.posts = [
-        replace(p, verdict=verdicts[p.source_path]) if p.source_path in verdicts else p
-        for p in record.posts
-    ]
+    for verdicts in {id(p.verdicts): p.verdicts for p in record.posts}.values():
+        verdicts.rejudge(sources)
