@@ -169,6 +169,19 @@ class MastodonAdapter(Adapter):
             )
         return self._api
 
+    def rate_budget(self) -> tuple[int, float] | None:
+        """Requests left in the current rate-limit window and seconds until it resets.
+
+        Mastodon.py keeps the last answer's X-RateLimit headers (the reset already
+        moved to our clock); the sync engine reads this to stop short of a 429.
+        None before the first call or once the window has passed.
+        """
+        api = self._api
+        if api is None or api.ratelimit_lastcall is None or not api.ratelimit_reset:
+            return None
+        reset = float(api.ratelimit_reset) - time.time()
+        return (int(api.ratelimit_remaining), reset) if reset > 0 else None
+
     def _watch_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Keep a 429's headers: Mastodon.py raises without them."""
         if response.status_code == 429:

@@ -82,6 +82,8 @@ class MastodonStandIn(StandIn):
         self._idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self._async_refresh: dict[str, list[int]] = {}  # status id -> [polls left, retry]
         self._hits: dict[str, list[float]] = {}
+        self.rate_limit = RATE_LIMIT  # calls per token and window, as the headers report
+        self.enforcing = False  # answer 429 past the limit (tests of pacing turn this on)
         self._status_ids = iter(range(113_400_000_000_000_001, 10**19))
 
     # -- accounts ---------------------------------------------------------------
@@ -115,6 +117,7 @@ class MastodonStandIn(StandIn):
             self._idempotency.clear()
             self._async_refresh.clear()
             self._hits.clear()
+            self.rate_limit, self.enforcing = RATE_LIMIT, False
             self.requests.clear()
             self.clear_faults()
             self.tokens = {f"sandbox-mastodon-{key}-token": key for key in self.accounts}
@@ -155,7 +158,20 @@ class MastodonStandIn(StandIn):
         moment = datetime.now(UTC) + timedelta(seconds=seconds)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
+    def enforce_rate_limit(self, limit: int | None = RATE_LIMIT) -> None:
+        """Answer 429 once a token has made ``limit`` calls in the window (None: only report)."""
+        self.rate_limit = limit if limit is not None else RATE_LIMIT
+        self.enforcing = limit is not None
+
     def dispatch(self, request: Request) -> Response | None:
+        if self.enforcing and request.path.startswith("/api/"):
+            key = request.headers.get("authorization", "anonymous")
+            now = time.time()
+            with self.lock:
+                recent = [t for t in self._hits.get(key, []) if now - t < RATE_WINDOW]
+            if len(recent) >= self.rate_limit:
+                self.requests.append(request)
+                return self.rate_limited(RATE_WINDOW - (now - recent[0]))
         response = super().dispatch(request)
         if response is not None and response.status != 429 and request.path.startswith("/api/"):
             response.headers.update(self._rate_headers(request))
@@ -170,8 +186,8 @@ class MastodonStandIn(StandIn):
             hits.append(now)
             self._hits[key] = hits
         return {
-            "X-RateLimit-Limit": str(RATE_LIMIT),
-            "X-RateLimit-Remaining": str(max(RATE_LIMIT - len(hits), 0)),
+            "X-RateLimit-Limit": str(self.rate_limit),
+            "X-RateLimit-Remaining": str(max(self.rate_limit - len(hits), 0)),
             "X-RateLimit-Reset": self._reset_header(RATE_WINDOW - (now - hits[0])),
         }
 

@@ -1,0 +1,279 @@
+"""Answer everyone: the inbox, replies sent into the right thread, and the response rate.
+
+A comment is *waiting* when it is someone else's public reply, still on the
+site (not removed, not moderated), and has no direct answer from the author.
+An answer sent with `engage reply` is recorded as pending before it is sent
+and as the author's own comment right after, so it leaves the inbox at once
+and a later sync recognises it instead of adding it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import EngageError, NotFound, Unsupported
+from .networks import LABELS
+from .networks.base import Adapter, OutgoingPost, RemoteRef
+from .sanitize import excerpt
+from .store import Store, now_iso
+from .threads import comment_id, iso
+
+# Someone else's visible reply; the answered test is a direct child by the author.
+WAITING_SQL = """
+SELECT c.* FROM comment c
+WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'
+  AND NOT EXISTS (
+      SELECT 1 FROM comment a
+      WHERE a.parent_id = c.id AND a.is_own = 1 AND a.removed = 0)
+ORDER BY c.created_at, c.id
+"""
+
+HOW_TO_ANSWER = {
+    "webmention": (
+        "a webmention cannot be answered from here: reply on your own site with a post "
+        "linking to {url}, and publishing it sends a webmention back"
+    ),
+    "feed": "the comment feed is read-only: answer where the comment was written, at {url}",
+}
+
+
+class UnknownComment(EngageError):
+    def __init__(self, cid: str) -> None:
+        super().__init__(f"no comment {cid!r}; `engage inbox` lists the ids of waiting comments")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    id: str
+    network: str
+    article: str
+    author: str
+    text: str
+    url: str
+    created_at: datetime
+    age_seconds: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "network": self.network,
+            "article": self.article,
+            "author": self.author,
+            "text": self.text,
+            "url": self.url,
+            "created_at": self.created_at.isoformat(),
+            "age_seconds": self.age_seconds,
+        }
+
+
+def _when(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def inbox(conn: sqlite3.Connection, now: datetime | None = None) -> list[Waiting]:
+    """Every comment waiting for an answer, oldest first."""
+    now = now or datetime.now(UTC)
+    waiting = []
+    for row in conn.execute(WAITING_SQL):
+        created = _when(row["created_at"])
+        waiting.append(
+            Waiting(
+                id=row["id"],
+                network=row["network"],
+                article=row["article"],
+                author=row["author_name"] or row["author_handle"],
+                text=excerpt(row["html"], 280),
+                url=row["url"],
+                created_at=created,
+                age_seconds=max(0, int((now - created).total_seconds())),
+            )
+        )
+    return waiting
+
+
+def overdue(
+    conn: sqlite3.Connection, within: timedelta, now: datetime | None = None
+) -> list[Waiting]:
+    """Waiting comments older than ``within`` (ENGAGE_ANSWER_WITHIN)."""
+    return [w for w in inbox(conn, now) if w.age_seconds > within.total_seconds()]
+
+
+# -- replying ---------------------------------------------------------------------------
+
+
+def comment_row(conn: sqlite3.Connection, cid: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM comment WHERE id = ?", (cid,)).fetchone()
+    if row is None:
+        raise UnknownComment(cid)
+    return row
+
+
+def answer_key(cid: str, text: str) -> str:
+    return "engage-answer-" + hashlib.sha256(f"{cid}|{text.strip()}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class Sent:
+    ref: RemoteRef
+    already: bool = False  # this very answer had been sent before
+
+
+def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = "") -> Sent:
+    """Post ``text`` as an answer to comment ``cid`` in its own remote thread, once."""
+    text = text.strip()
+    if not text:
+        raise EngageError("the answer is empty; nothing was sent")
+    row = comment_row(store.conn, cid)
+    network = row["network"]
+    if network in HOW_TO_ANSWER:
+        raise Unsupported(network, HOW_TO_ANSWER[network].format(url=row["url"]))
+    key = answer_key(cid, text)
+    existing = store.conn.execute(
+        "SELECT * FROM answer WHERE idempotency_key = ?", (key,)
+    ).fetchone()
+    if existing is not None and existing["state"] == "posted":
+        ref = RemoteRef(network, existing["remote_id"], existing["remote_url"] or "")
+        return Sent(ref, already=True)
+    created = _when(existing["created_at"]) if existing else datetime.now(UTC)
+    if existing is None:
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO answer (comment_id, network, text, idempotency_key, created_at, state)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                (cid, network, text, key, iso(created)),
+            )
+    target = RemoteRef(
+        network, row["remote_id"], row["url"], json.loads(row["remote_extra"] or "{}")
+    )
+    if existing is not None:  # an earlier attempt may have landed before it was recorded
+        post = OutgoingPost(text=text, idempotency_key=key, reply_to=target, created_at=created)
+        found = adapter.find_published(post)
+        if found is not None:
+            _record(store, row, key, text, found, author)
+            return Sent(found)
+    try:
+        ref = adapter.reply(target, text, key, created_at=created)
+    except NotFound:
+        raise EngageError(
+            f"the comment {cid} is gone from {LABELS.get(network, network)}; nothing was sent"
+        ) from None
+    _record(store, row, key, text, ref, author)
+    return Sent(ref)
+
+
+def _record(
+    store: Store, parent: sqlite3.Row, key: str, text: str, ref: RemoteRef, author: str
+) -> None:
+    """The answer, as posted and as the author's own comment under ``parent``."""
+    now = now_iso()
+    own_id = comment_id(parent["network"], ref.id)
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE answer SET state='posted', remote_id=?, remote_url=?, posted_at=? "
+            "WHERE idempotency_key=?",
+            (ref.id, ref.url, now, key),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO comment (id, network, remote_id, article, parent_id,"
+            " author_name, author_handle, author_url, avatar_url, html, url, kind, is_own,"
+            " created_at, first_seen, last_seen, remote_extra)"
+            " VALUES (?, ?, ?, ?, ?, ?, '', '', NULL, ?, ?, 'reply', 1, ?, ?, ?, ?)",
+            (
+                own_id,
+                parent["network"],
+                ref.id,
+                parent["article"],
+                parent["id"],
+                author or "You",
+                "<p>" + html.escape(text).replace("\n", "<br>") + "</p>",
+                ref.url or parent["url"],
+                now,
+                now,
+                now,
+                json.dumps(dict(ref.extra)),
+            ),
+        )
+
+
+# -- the response rate ----------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with ``share`` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass
+class Rate:
+    comments: int = 0
+    answered: int = 0
+    delays: list[float] = field(default_factory=list)  # seconds to the first answer
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.comments if self.comments else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "comments": self.comments,
+            "answered": self.answered,
+            "response_rate": None if self.response_rate is None else round(self.response_rate, 4),
+            "median_seconds": _percentile(self.delays, 0.5),
+            "p90_seconds": _percentile(self.delays, 0.9),
+        }
+
+
+@dataclass
+class Stats:
+    since: datetime
+    until: datetime
+    networks: dict[str, Rate]
+    overall: Rate
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "networks": {name: rate.as_json() for name, rate in sorted(self.networks.items())},
+            "overall": self.overall.as_json(),
+        }
+
+
+def first_answers(conn: sqlite3.Connection) -> Iterable[tuple[sqlite3.Row, datetime | None]]:
+    """Each visible comment by someone else with the time of the author's first answer."""
+    rows = conn.execute(
+        "SELECT c.*, (SELECT min(a.created_at) FROM comment a WHERE a.parent_id = c.id"
+        " AND a.is_own = 1 AND a.removed = 0) AS answered_at FROM comment c"
+        " WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'"
+    )
+    for row in rows:
+        yield row, _when(row["answered_at"]) if row["answered_at"] else None
+
+
+def stats(conn: sqlite3.Connection, since: datetime, until: datetime | None = None) -> Stats:
+    """Response rate and time to first answer for comments written in [since, until)."""
+    until = until or datetime.now(UTC)
+    networks: dict[str, Rate] = {}
+    overall = Rate()
+    for row, answered_at in first_answers(conn):
+        created = _when(row["created_at"])
+        if not since <= created < until:
+            continue
+        for rate in (networks.setdefault(row["network"], Rate()), overall):
+            rate.comments += 1
+            if answered_at is not None:
+                rate.answered += 1
+                rate.delays.append(max(0.0, (answered_at - created).total_seconds()))
+    return Stats(since, until, networks, overall)

@@ -1,0 +1,180 @@
+"""`engage sync` and `engage hide`: bring the conversation back, and moderate it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from . import backfeed, site
+from .cli import cli, consoles, json_option, settings_option
+from .cli_syndicate import run_deploy
+from .errors import EngageError
+from .networks import LABELS
+from .settings import EngageSettings
+from .store import Store
+from .threads import Threads
+
+EXIT_INCOMPLETE = 3  # some conversations could not be read: run again later
+
+
+class UnknownArticle(EngageError):
+    """`--article` names no published article."""
+
+
+@cli.command()
+@settings_option("publishconf.py")
+@click.option("--article", "slug", metavar="SLUG", help="Sync this article only, due or not.")
+@click.option(
+    "--all", "everything", is_flag=True, help="Sync every article, even past ENGAGE_SYNC_CUTOFF."
+)
+@json_option
+@click.option(
+    "--rebuild", is_flag=True, help="Rebuild (and deploy, if configured) when anything changed."
+)
+def sync(
+    settings_file: Path, slug: str | None, everything: bool, as_json: bool, rebuild: bool
+) -> None:
+    """Fetch replies, likes and reposts for syndicated posts into the state database.
+
+    Reads each due conversation: the syndicated post on every configured
+    network, the webmentions of the article's URL and the post's
+    Comments_Feed. New posts are read on every run, older ones less and less
+    often, and none past ENGAGE_SYNC_CUTOFF unless --article or --all asks.
+    Rebuild the site afterwards to show what came back.
+
+    Exits 0 when everything due was read, 3 when a network failed or was
+    rate-limited (what was not read stays due for the next run).
+
+    Example:
+
+        engage sync --rebuild
+        engage sync --article my-post --json | jq '.networks.mastodon'
+    """
+    out, err = consoles(as_json)
+    pelican_settings = site.load_settings(settings_file)
+    record = site.read_site(pelican_settings)
+    settings: EngageSettings = record.settings
+    posts = record.posts
+    if slug is not None:
+        posts = [p for p in posts if p.slug == slug and p.kind == "article"]
+        if not posts:
+            raise UnknownArticle(f"there is no article with the slug {slug!r}")
+    if not settings.networks:
+        err.print("No network is configured (ENGAGE_NETWORKS is empty): nothing to sync.")
+        _finish(backfeed.SyncReport(), out, as_json)
+        return
+    with _progress(err) as (progress, tasks):
+        report = backfeed.sync_posts(
+            settings,
+            posts,
+            force=everything or slug is not None,
+            on_plan=lambda plan: _add_tasks(progress, tasks, plan),
+            on_outcome=lambda outcome: progress.advance(tasks[outcome.job.target.key.network]),
+        )
+    _finish(report, out, as_json)
+    if rebuild and report.changed:
+        err.print("Rebuilding the site with the new conversation …")
+        site.build_site(pelican_settings)
+        if settings.deploy:
+            run_deploy(settings.deploy, settings.base_dir, err)
+    if not report.ok:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[tuple[Progress, dict[str, TaskID]]]:
+    """A progress display on stderr with one bar per network (quiet when not a terminal)."""
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield progress, {}
+
+
+def _add_tasks(progress: Progress, tasks: dict[str, TaskID], plan: backfeed.Plan) -> None:
+    due: dict[str, int] = {}
+    for job in plan.jobs:
+        network = job.target.key.network
+        due[network] = due.get(network, 0) + 1
+    for network, count in sorted(due.items()):
+        tasks[network] = progress.add_task(f"Reading {LABELS.get(network, network)}", total=count)
+
+
+def _finish(report: backfeed.SyncReport, out: Console, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        return
+    if report.networks:
+        table = Table(title="Sync", title_justify="left")
+        for column in ("network", "read", "new", "updated", "removed", "errors", "not due"):
+            table.add_column(column, justify="left" if column == "network" else "right")
+        for name, n in sorted(report.networks.items()):
+            table.add_row(
+                LABELS.get(name, name),
+                f"{n.fetched}/{n.due}",
+                str(n.new),
+                str(n.updated),
+                str(n.removed),
+                str(n.errors),
+                str(n.waiting + n.retired),
+            )
+        out.print(table)
+    for name, n in sorted(report.networks.items()):
+        label = LABELS.get(name, name)
+        if n.stopped:
+            out.print(f"[yellow]{label}: stopped for this run: {n.stopped}[/]", soft_wrap=True)
+        for message in n.messages:
+            out.print(f"[yellow]{label}: {message}[/]", soft_wrap=True)
+        if n.deferred:
+            out.print(f"[yellow]{label}: {n.deferred} conversations left for the next run[/]")
+    if report.moderated:
+        out.print(f"{report.moderated} stored comments are now hidden by the blocklist.")
+    for note in report.notes:
+        out.print(f"Note: {note}", soft_wrap=True)
+    if not report.ok:
+        out.print("[yellow]Some conversations could not be read; run `engage sync` again later.[/]")
+    elif report.changed:
+        out.print("The conversation changed: rebuild the site to show it.")
+    else:
+        out.print("Nothing new.")
+
+
+@cli.command()
+@settings_option()
+@click.argument("comment_id")
+@click.option("--author", is_flag=True, help="Also hide everything this comment's author writes.")
+def hide(settings_file: Path, comment_id: str, author: bool) -> None:
+    """Hide a comment from the site for good; no later sync brings it back.
+
+    COMMENT_ID is the id `engage inbox` shows (network:remote id). With
+    --author, the author's account is blocked too, on that network. Rebuild
+    the site to take it off the page.
+
+    Example:
+
+        engage hide mastodon:113400000000000042 --author
+    """
+    out, _ = consoles()
+    settings = EngageSettings.from_pelican(site.load_settings(settings_file))
+    if not settings.db_path.exists():
+        raise EngageError(f"{settings.db_path} does not exist yet; run `engage sync` first")
+    with Store.open(settings.db_path) as store:
+        threads = Threads(store, blocklist=settings.blocklist, site_url=settings.site_url)
+        row = threads.get(comment_id)
+        hidden = threads.hide(comment_id, author=author)
+    who = f"{row['author_name']} ({row['author_handle']})" if row["author_handle"] else "its author"
+    out.print(f"Hidden {comment_id} by {who}", soft_wrap=True)
+    if author:
+        out.print(f"Blocked {who} on {LABELS.get(row['network'], row['network'])}.")
+    out.print(f"{hidden} comments newly hidden; rebuild the site to take them off the page.")

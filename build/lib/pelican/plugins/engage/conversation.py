@@ -1,0 +1,459 @@
+"""Turn stored comments into the threaded conversation the article page shows.
+
+Pure with respect to networks: reads rows, returns plain objects. Comments
+from every network are merged into one tree per article, each level in time
+order; the author's own answers are marked. Bodies were sanitized with an
+allowlist before they were stored (see :mod:`.sanitize`), so they are Markup;
+every other field is plain text and is escaped where it is printed.
+
+A build shows every stored comment, tens of thousands on a busy blog, so
+this module is written for speed: rows come back as tuples, each node's
+display strings are computed once, and :meth:`Thread.render` writes the
+thread's markup in Python (about a quarter of what the same markup costs as
+a Jinja loop). The partial ``engage/comments.html`` prints that; a theme
+that wants other markup can walk ``article.engage.comments`` itself.
+
+Avatars follow ``ENGAGE_AVATARS``: ``initials`` shows none (no request ever
+leaves a reader's browser for a commenter's server), ``hotlink`` uses the
+network's URL, ``cache`` uses the copy `engage sync` downloaded into the
+folder beside the database, which :func:`copy_avatars` puts into the built
+site after Pelican has written (and possibly cleaned) the output folder.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import shutil
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from .metadata import site_zone
+from .model import NetworkCounts
+from .networks import LABELS
+
+if TYPE_CHECKING:
+    from .settings import EngageSettings
+
+AVATAR_FOLDER = "engage-avatars"  # beside the database, and in the built site
+# Networks where a reader can answer in place; elsewhere the link only shows the original.
+REPLYABLE = frozenset({"mastodon", "bluesky", "x", "facebook"})
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class Thread(list["CommentNode"]):
+    """The comments at one level of a conversation, in time order; renders itself."""
+
+    def render(self, article_url: str, siteurl: str = "") -> Markup:
+        """The thread as nested ``<li>`` items (microformats2 h-cite), for an ``<ol>``."""
+        out: list[str] = []
+        _render(self, str(escape(article_url)), siteurl, out)
+        return Markup("".join(out))
+
+
+@dataclass(slots=True)
+class CommentAuthor:
+    name: str
+    url: str  # their page: an http(s) URL, or "" (Facebook users have none)
+    avatar: str | None  # http(s) URL, or a path inside the built site when avatar_local
+    handle: str = ""
+    avatar_local: bool = False  # prefix with SITEURL
+    initials: str = "?"  # shown (hidden from screen readers) when there is no avatar
+
+
+@dataclass(slots=True)
+class CommentNode:
+    """One comment as the page shows it, with its display strings ready."""
+
+    id: str  # network:remote id, what `engage hide` takes
+    anchor: str  # fragment id on the page
+    network: str
+    network_label: str  # "Mastodon", "the web", ...
+    kind: str  # reply | mention
+    author: CommentAuthor
+    html: Markup  # sanitized with an allowlist before it was stored
+    url: str  # the original, http(s) or ""
+    published: datetime  # in the site's time zone
+    published_iso: str
+    published_text: str  # "3 Nov 2026, 14:05"
+    is_author: bool  # the blog's author answering
+    link_text: str  # "Reply on Mastodon", or where it was written
+    label: str  # the comment's accessible name: "Comment by Bob Marsh on Mastodon"
+    likes: int = 0
+    reposts: int = 0
+    reactions: str = ""  # "2 likes, 1 repost"
+    edited: datetime | None = None
+    edited_iso: str = ""
+    parent_url: str = ""  # the original of the comment this one answers ("" at the top)
+    children: Thread = field(default_factory=Thread)
+
+
+@dataclass
+class Conversation:
+    comments: Thread = field(default_factory=Thread)
+    counts: dict[str, NetworkCounts] = field(default_factory=dict)
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("@", " ").split() if p[:1].isalnum()]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+def link_text(network: str, label: str) -> str:
+    """What the link to the original says: "Reply on Mastodon", or where it was written."""
+    if network in REPLYABLE:
+        return f"Reply on {label}"
+    if network == "webmention":
+        return "Read it on their site"
+    return "Read the original"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _http(url: str | None) -> str:
+    """Links were checked in full (sanitize.web_url) when stored; this prefix check is the
+    second line of defence, cheap enough for tens of thousands of comments per build."""
+    return url if url and url.startswith(("https://", "http://")) else ""
+
+
+# -- avatars ----------------------------------------------------------------------------
+
+
+def avatar_stem(url: str) -> str:
+    """The cached file's name without suffix: derived from the URL, so no column is needed."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+def avatar_dir(settings: EngageSettings) -> Path:
+    return settings.db_path.parent / AVATAR_FOLDER
+
+
+def avatar_files(folder: Path) -> dict[str, str]:
+    """stem -> file name of the cached avatars in ``folder``."""
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".part"}
+
+
+class _Avatars:
+    """What each stored avatar URL becomes on the page, per ENGAGE_AVATARS."""
+
+    def __init__(self, settings: EngageSettings | None) -> None:
+        self.mode = settings.avatars if settings is not None else "initials"
+        self.files = avatar_files(avatar_dir(settings)) if settings and self.mode == "cache" else {}
+
+    def __call__(self, url: str | None) -> tuple[str | None, bool]:
+        if not url or self.mode == "initials":
+            return None, False
+        if self.mode == "hotlink":
+            return _http(url) or None, False
+        name = self.files.get(avatar_stem(url))
+        return (f"{AVATAR_FOLDER}/{name}", True) if name else (None, False)
+
+
+def copy_avatars(settings: EngageSettings) -> int:
+    """Copy the cached avatars visible comments use into the built site; returns how many.
+
+    Run it after Pelican has written the output (its ``finalized`` signal):
+    a build with DELETE_OUTPUT_DIRECTORY cleans the folder before writing.
+    """
+    if settings.avatars != "cache" or not settings.db_path.exists():
+        return 0
+    files = avatar_files(avatar_dir(settings))
+    if not files:
+        return 0
+    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+    try:
+        urls = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT avatar_url FROM comment"
+                " WHERE removed = 0 AND moderated = 0 AND avatar_url IS NOT NULL"
+            )
+        ]
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+    target = settings.output_path / AVATAR_FOLDER
+    copied = 0
+    for name in {files[s] for s in map(avatar_stem, urls) if s in files}:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(avatar_dir(settings) / name, target / name)
+        copied += 1
+    return copied
+
+
+# -- loading ----------------------------------------------------------------------------
+
+# Column positions of _COLUMNS: plain tuples are much faster to read than sqlite3.Row.
+_COLUMNS = (
+    "id, network, kind, author_name, author_handle, author_url, avatar_url, html, url,"
+    " created_at, edited_at, is_own, likes, reposts, parent_id, article"
+)
+ID, NETWORK, KIND, NAME, HANDLE, AUTHOR_URL, AVATAR, HTML, URL = range(9)
+CREATED, EDITED, OWN, LIKES, REPOSTS, PARENT, ARTICLE = range(9, 16)
+
+
+class _Nodes:
+    """Builds nodes from rows, sharing what repeats (authors, labels) between them."""
+
+    def __init__(self, settings: EngageSettings | None) -> None:
+        self.avatars = _Avatars(settings)
+        self.zone: tzinfo = site_zone(settings.timezone if settings is not None else None)
+        self.authors: dict[tuple[Any, ...], CommentAuthor] = {}
+        self.labels: dict[str, tuple[str, str]] = {}
+
+    def author(self, row: tuple[Any, ...]) -> CommentAuthor:
+        key = (row[NAME], row[AUTHOR_URL], row[AVATAR], row[HANDLE])
+        found = self.authors.get(key)
+        if found is None:
+            avatar, local = self.avatars(row[AVATAR])
+            name = row[NAME]
+            found = CommentAuthor(
+                name, _http(row[AUTHOR_URL]), avatar, row[HANDLE], local, initials(name)
+            )
+            self.authors[key] = found
+        return found
+
+    def node(self, row: tuple[Any, ...]) -> CommentNode:
+        network, own = row[NETWORK], bool(row[OWN])
+        if network not in self.labels:
+            label = LABELS.get(network, network)
+            self.labels[network] = (label, link_text(network, label))
+        label, action = self.labels[network]
+        author = self.author(row)
+        published = datetime.fromisoformat(row[CREATED]).astimezone(self.zone)
+        edited = datetime.fromisoformat(row[EDITED]).astimezone(self.zone) if row[EDITED] else None
+        likes, reposts = row[LIKES], row[REPOSTS]
+        reactions = ""
+        if likes or reposts:
+            parts = [_plural(likes, "like", "likes")] if likes else []
+            parts += [_plural(reposts, "repost", "reposts")] if reposts else []
+            reactions = ", ".join(parts)
+        who = "Answer by the author" if own else f"Comment by {author.name}"
+        return CommentNode(
+            id=row[ID],
+            anchor=f"comment-{zlib.crc32(row[ID].encode('utf-8')):08x}",
+            network=network,
+            network_label=label,
+            kind=row[KIND],
+            author=author,
+            html=Markup(row[HTML]),
+            url=_http(row[URL]),
+            published=published,
+            published_iso=row[CREATED],  # stored as UTC ISO 8601: a valid datetime attribute
+            published_text=(
+                f"{published.day} {MONTHS[published.month - 1]} {published.year}, "
+                f"{published.hour:02d}:{published.minute:02d}"
+            ),
+            is_author=own,
+            link_text=action,
+            label=f"{who} on {label}",
+            likes=likes,
+            reposts=reposts,
+            reactions=reactions,
+            edited=edited,
+            edited_iso=row[EDITED] or "",
+        )
+
+
+def _blocked(row: tuple[Any, ...], hides: Callable[[str, str, str, str, str], bool]) -> bool:
+    """Whether the blocklist hides this stored comment (the author's answers never)."""
+    if row[OWN]:
+        return False
+    return hides(row[ID], row[NETWORK], row[HANDLE], row[AUTHOR_URL], row[URL])
+
+
+def load_conversations(
+    conn: sqlite3.Connection, settings: EngageSettings | None = None
+) -> dict[str, Conversation]:
+    """Every article's visible comments as a tree, and its counts per network.
+
+    ``settings`` brings the avatar mode, the time zone of the dates and the
+    blocklist (applied here too, so an account blocked since the last sync is
+    off the page at the next build); without it no avatar is shown.
+    """
+    # Tens of thousands of new objects, all kept: the cyclic collector would run
+    # many times over the whole build's heap for nothing (measured: it doubled the
+    # cost of comments in a build). Pause it for the load only.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(conn, settings)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load(conn: sqlite3.Connection, settings: EngageSettings | None) -> dict[str, Conversation]:
+    conversations: dict[str, Conversation] = {}
+    nodes: dict[str, CommentNode] = {}
+    build = _Nodes(settings)
+    hides = None
+    if settings is not None and settings.blocklist:
+        from .threads import Moderation
+
+        hides = Moderation.load(conn, settings.blocklist).hides
+    cursor = conn.cursor()
+    cursor.row_factory = None  # tuples, whatever the connection's factory
+    rows = cursor.execute(
+        f"SELECT {_COLUMNS} FROM comment WHERE removed = 0 AND moderated = 0"
+        " ORDER BY created_at, id"
+    )
+    placed: list[tuple[CommentNode, str | None, str]] = []
+    for row in rows:
+        if hides is not None and _blocked(row, hides):
+            continue
+        node = build.node(row)
+        nodes[node.id] = node
+        placed.append((node, row[PARENT], row[ARTICLE]))
+    for node, parent_id, article in placed:  # in time order, so every level is too
+        parent = nodes.get(parent_id) if parent_id else None
+        if parent is not None:
+            node.parent_url = parent.url
+            parent.children.append(node)
+        elif parent_id is None:  # a reply to a hidden comment is hidden with it
+            conversations.setdefault(article, Conversation()).comments.append(node)
+    _attach_counts(conn, conversations)
+    return conversations
+
+
+def _attach_counts(conn: sqlite3.Connection, conversations: dict[str, Conversation]) -> None:
+    """Likes and reposts as the networks count them; replies as the page shows them."""
+    shown = {article: _shown_per_network(c.comments) for article, c in conversations.items()}
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    for article, network, likes, reposts in cursor.execute(
+        "SELECT article, network, likes, reposts FROM engagement"
+    ):
+        replies = shown.get(article, {}).pop(network, 0)
+        _add_counts(conversations, article, network, likes, reposts, replies)
+    for article, networks in shown.items():  # replies on a network without a counts row
+        for network, replies in networks.items():
+            _add_counts(conversations, article, network, 0, 0, replies)
+    for conversation in conversations.values():
+        conversation.counts = dict(sorted(conversation.counts.items()))
+
+
+def _shown_per_network(roots: Iterable[CommentNode]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        found[node.network] = found.get(node.network, 0) + 1
+        stack.extend(node.children)
+    return found
+
+
+def _add_counts(
+    conversations: dict[str, Conversation],
+    article: str,
+    network: str,
+    likes: int,
+    reposts: int,
+    replies: int,
+) -> None:
+    if likes or reposts or replies:
+        conversation = conversations.setdefault(article, Conversation())
+        label = LABELS.get(network, network)
+        conversation.counts[network] = NetworkCounts(label, likes, reposts, replies)
+
+
+# -- markup ------------------------------------------------------------------------------
+
+_LINK_REL = 'rel="nofollow ugc noopener"'
+
+
+def _render(nodes: Iterable[CommentNode], in_reply_to: str, siteurl: str, out: list[str]) -> None:
+    """Append the markup of ``nodes`` and their replies to ``out``.
+
+    Every text and attribute value goes through ``escape``; bodies are Markup
+    already. Replies nest inside their parent's h-cite (and list), so a
+    microformats parser sees the same thread a screen reader announces.
+    """
+    for c in nodes:
+        a = c.author
+        name = escape(a.name)
+        url = escape(c.url)
+        out.append(
+            f'<li class="engage-thread-item"><article class="h-cite u-comment engage-comment'
+            f'{" is-author" if c.is_author else ""}" id="{c.anchor}"'
+            f' aria-label="{escape(c.label)}"><div class="engage-comment-box">'
+            f'<header class="engage-comment-header">{_author(a, name, siteurl)}'
+            f"{_BADGE if c.is_author else ''} {_where(c, url)}</header>"
+            f'<data class="u-in-reply-to" value="{escape(c.parent_url) or in_reply_to}"></data>'
+            f'<div class="e-content engage-comment-body">{c.html}</div>'
+            f"{_actions(c, url, name)}</div>"
+        )
+        if c.children:
+            out.append(f'<ol class="engage-thread engage-replies" aria-label="Replies to {name}">')
+            _render(c.children, in_reply_to, siteurl, out)
+            out.append("</ol>")
+        out.append("</article></li>")
+
+
+_BADGE = ' <span class="engage-badge">Author</span>'
+
+
+def _author(a: CommentAuthor, name: str, siteurl: str) -> str:
+    """The p-author h-card: avatar (or initials), name, and their page when there is one."""
+    if a.avatar:
+        src = escape(f"{siteurl}/{a.avatar}" if a.avatar_local else a.avatar)
+        picture = (
+            f'<img class="u-photo engage-avatar" src="{src}" alt="" width="40" height="40"'
+            ' loading="lazy" decoding="async" referrerpolicy="no-referrer">'
+        )
+    else:
+        picture = (
+            '<span class="engage-avatar engage-avatar-initials" aria-hidden="true">'
+            f"{escape(a.initials)}</span>"
+        )
+    card = f'{picture} <span class="p-name">{name}</span>'
+    if not a.url:
+        return f'<span class="p-author h-card engage-comment-author">{card}</span>'
+    page = escape(a.url)
+    return (
+        f'<a class="p-author h-card engage-comment-author" href="{page}" {_LINK_REL}>{card}'
+        f'<data class="u-url" value="{page}"></data></a>'
+    )
+
+
+def _where(c: CommentNode, url: str) -> str:
+    """ "on Mastodon, 3 Nov 2026, 09:00" with the permalink, and "edited" when it was."""
+    when = (
+        f'<time class="dt-published" datetime="{escape(c.published_iso)}">{c.published_text}</time>'
+    )
+    if url:
+        when = f'<a class="u-url" href="{url}" {_LINK_REL}>{when}</a>'
+    if c.edited_iso:
+        when += (
+            f', <time class="dt-updated engage-edited" datetime="{escape(c.edited_iso)}">'
+            "edited</time>"
+        )
+    mentioned = "mentioned this " if c.kind == "mention" else ""
+    label = escape(c.network_label)
+    return f'<span class="engage-comment-where">{mentioned}on {label}, {when}</span>'
+
+
+def _actions(c: CommentNode, url: str, name: str) -> str:
+    """The link to answer where the comment was written, and its own likes and reposts."""
+    if not url and not c.reactions:
+        return ""
+    link = (
+        f'<a href="{url}" {_LINK_REL}>{escape(c.link_text)}'
+        f'<span class="visually-hidden"> ({name})</span></a>'
+        if url
+        else ""
+    )
+    count = f'<span class="engage-comment-count">{c.reactions}</span>' if c.reactions else ""
+    return f'<p class="engage-comment-actions">{link}{count}</p>'

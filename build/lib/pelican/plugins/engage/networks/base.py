@@ -1,0 +1,234 @@
+"""The one small interface every network adapter implements.
+
+An adapter turns the network's client library into five verbs: ``measure`` a
+text the way the network counts it, ``publish`` a post (optionally as a reply,
+always under an idempotency key), ``find_published`` (the ledger's recovery
+lookup after a crash), ``fetch_thread`` (the whole reply tree with counts) and
+``reply`` to a remote item. Library exceptions are mapped onto
+:mod:`pelican.plugins.engage.errors` so callers never import a network SDK.
+
+Adapters never import Pelican and never sleep for minutes: a rate limit is
+raised as :class:`~pelican.plugins.engage.errors.RateLimited` with the time to
+retry, and the caller decides.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from ..errors import AuthFailed, BudgetExceeded, ConfigError, Unsupported
+
+DEFAULT_TIMEOUT = 15.0
+
+# A URL as the networks see one in a text: scheme, then anything up to white space.
+URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """Where a post or a comment lives on a network.
+
+    ``extra`` holds what the network needs to thread under it later (Bluesky
+    keeps the record's ``uri`` and ``cid`` and the thread root's), as strings.
+    """
+
+    network: str
+    id: str
+    url: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    handle: str
+    url: str
+    avatar: str | None = None
+
+
+@dataclass
+class RemoteComment:
+    """One reply (or mention) as the network reports it; ``html`` is NOT sanitized."""
+
+    ref: RemoteRef
+    parent_id: str
+    author: Author
+    html: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    is_own: bool = False
+    kind: str = "reply"  # reply | mention (webmention/feed entries that are not replies)
+    likes: int = 0
+    reposts: int = 0
+
+
+@dataclass
+class Counts:
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+
+
+@dataclass
+class ThreadSnapshot:
+    """What one fetch saw of a post's conversation.
+
+    ``comments`` lists every public reply at any depth, already without the
+    not-found, blocked and author-hidden ones. ``complete`` is False when the
+    fetch was incremental or the server says more may follow, so a comment
+    absent from it must not be taken for deleted. ``cursor`` is handed back to
+    the next incremental fetch.
+    """
+
+    post: RemoteRef
+    counts: Counts
+    comments: list[RemoteComment]
+    complete: bool = True
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    text: str
+    idempotency_key: str
+    link: str | None = None  # the canonical article URL (link card, Facebook's link field)
+    link_title: str | None = None
+    link_description: str | None = None
+    reply_to: RemoteRef | None = None
+    scheduled_at: datetime | None = None  # only for networks with native scheduling
+    # When the ledger first queued this post: stable across retries, so a network
+    # without idempotency keys can derive a deterministic record key from it.
+    created_at: datetime | None = None
+
+
+class UsageMeter(Protocol):
+    """Counts billable calls per network and day (X charges per post and per read)."""
+
+    def spend(self, network: str, kind: str, limit: int | None) -> None:
+        """Record one call of ``kind``; raise BudgetExceeded if today's ``limit`` is reached."""
+
+
+class MemoryMeter:
+    """A UsageMeter that forgets at exit; the store provides the persistent one."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, date], int] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, network: str, kind: str, limit: int | None) -> None:
+        key = (network, kind, datetime.now(UTC).date())
+        with self._lock:
+            used = self._counts.get(key, 0)
+            if limit is not None and used >= limit:
+                raise BudgetExceeded(
+                    network,
+                    f"daily limit of {limit} {kind} calls reached; raise max_{kind}_per_day",
+                )
+            self._counts[key] = used + 1
+
+    def used(self, network: str, kind: str) -> int:
+        return self._counts.get((network, kind, datetime.now(UTC).date()), 0)
+
+
+@dataclass
+class AdapterContext:
+    """What an adapter may use besides its options: credentials, a meter, a private dir."""
+
+    env: Mapping[str, str]
+    meter: UsageMeter = field(default_factory=MemoryMeter)
+    # Where secrets such as a Bluesky session may be kept (never the database).
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "pelican-engage")
+
+    def credential(self, network: str, *names: str) -> list[str]:
+        """The named environment variables, or AuthFailed naming the missing ones."""
+        missing = [n for n in names if not self.env.get(n)]
+        if missing:
+            raise AuthFailed(network, f"set {' and '.join(missing)} in the environment")
+        return [self.env[n] for n in names]
+
+
+class Adapter(ABC):
+    """Base of every network adapter."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    can_publish: ClassVar[bool] = True
+    can_reply: ClassVar[bool] = True
+    can_schedule: ClassVar[bool] = False
+    default_base_url: ClassVar[str] = ""
+
+    def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
+        self.options = dict(options)
+        self.ctx = ctx
+        self.base_url = str(self.options.get("base_url") or self.default_base_url).rstrip("/")
+        if not self.base_url:
+            raise ConfigError(f"ENGAGE_NETWORKS[{self.name!r}] needs a base_url")
+        try:
+            self.timeout = float(self.options.get("timeout", DEFAULT_TIMEOUT))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"ENGAGE_NETWORKS[{self.name!r}]['timeout'] must be a number of seconds"
+            ) from None
+
+    # -- text ---------------------------------------------------------------
+    @abstractmethod
+    def max_length(self) -> int:
+        """The longest text a post may have, in this network's own measure."""
+
+    @abstractmethod
+    def measure(self, text: str) -> int:
+        """The length of ``text`` as this network counts it."""
+
+    # -- writing ------------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> RemoteRef:
+        raise Unsupported(self.name, "this network does not take posts")
+
+    def find_published(self, post: OutgoingPost) -> RemoteRef | None:
+        """Look for ``post`` among the account's recent posts (crash recovery).
+
+        Networks with a server-side idempotency mechanism return None: retrying
+        the publish with the same key is the recovery.
+        """
+        return None
+
+    def reply(
+        self, to: RemoteRef, text: str, idempotency_key: str, created_at: datetime | None = None
+    ) -> RemoteRef:
+        """Answer a remote item (a comment or a post) in its own thread."""
+        if not self.can_reply:
+            raise Unsupported(self.name, "this network does not take replies")
+        post = OutgoingPost(
+            text=text, idempotency_key=idempotency_key, reply_to=to, created_at=created_at
+        )
+        return self.publish(post)
+
+    # -- reading ------------------------------------------------------------
+    @abstractmethod
+    def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """The conversation under ``post``; ``cursor`` asks for what is new only."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Adapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_time(value: str | datetime | None) -> datetime:
+    """An aware UTC datetime from an ISO 8601 string (``Z`` allowed) or a datetime."""
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

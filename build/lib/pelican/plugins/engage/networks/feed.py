@@ -1,0 +1,199 @@
+"""Comment feeds: read an RSS or Atom feed of comments (a post's ``Comments_Feed``) as a flat list.
+
+Pitfalls. feedparser can fetch URLs itself, but without a timeout we control
+and, given a string, it may even read a local file, so httpx fetches the feed
+and feedparser only parses the bytes (wrapped in a stream) with the response's
+headers for the encoding and the final URL for relative links. feedparser
+flags anything imperfect as ``bozo`` yet still recovers entries with its lax
+parser: a bozo feed that yields entries is used (with a warning); one that
+yields none raises :class:`~pelican.plugins.engage.errors.Transient` with the
+parser's message, because an empty but "complete" snapshot would tell the
+store that every comment was deleted, and a half-written feed is usually whole
+again on the next read. Entry ids come from the guid/Atom id, else the link,
+else a hash of the entry. Feeds cannot be written to: publishing and replying
+raise Unsupported. ``base_url`` is optional here and only resolves relative
+feed URLs; absolute ones are read as they are.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from ..errors import ConfigError, Transient, Unsupported
+from ._http import HttpSession, int_option, text_to_html, where
+from .base import (
+    Adapter,
+    AdapterContext,
+    Author,
+    Counts,
+    OutgoingPost,
+    RemoteComment,
+    RemoteRef,
+    ThreadSnapshot,
+)
+
+log = logging.getLogger(__name__)
+
+NO_LIMIT = 1_000_000  # nothing is ever posted to a feed
+ACCEPT_FEEDS = (
+    "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+# Adapter insists on a base URL; a feed network has none unless relative feed URLs need one.
+_NO_BASE = "feed-without-base-url:"
+READ_ONLY_HINT = "a comment feed is read-only: answer where the comment was written"
+
+
+class FeedAdapter(Adapter):
+    """Comments from an RSS or Atom feed."""
+
+    name = "feed"
+    label = "the comment feed"
+    can_publish = False
+    can_reply = False
+
+    def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
+        merged = dict(options)
+        merged["base_url"] = merged.get("base_url") or _NO_BASE
+        super().__init__(merged, ctx)
+        self.options = dict(options)
+        if self.base_url == _NO_BASE:
+            self.base_url = ""
+        self._max_length = int_option(self.name, self.options, "max_length", NO_LIMIT)
+        self.max_redirects = int_option(self.name, self.options, "max_redirects", 10)
+        self._session: HttpSession | None = None
+
+    # -- text -----------------------------------------------------------------
+    def max_length(self) -> int:
+        return self._max_length
+
+    def measure(self, text: str) -> int:
+        return len(text)
+
+    # -- writing --------------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> RemoteRef:
+        raise Unsupported(self.name, READ_ONLY_HINT)
+
+    def reply(
+        self, to: RemoteRef, text: str, idempotency_key: str, created_at: datetime | None = None
+    ) -> RemoteRef:
+        raise Unsupported(self.name, READ_ONLY_HINT)
+
+    # -- reading --------------------------------------------------------------
+    def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """Every entry of the feed at ``post.url`` as a comment on ``post``; always a full read."""
+        url = self.feed_url(post.url or post.id)
+        response = self._http().request(
+            "GET", url, follow_redirects=True, headers={"Accept": ACCEPT_FEEDS}
+        )
+        headers = {
+            "content-type": response.headers.get("content-type", "application/xml"),
+            "content-location": str(response.url),
+        }
+        parsed = feedparser.parse(io.BytesIO(response.content), response_headers=headers)
+        entries = list(parsed.get("entries") or [])
+        if not entries and (parsed.get("bozo") or not parsed.get("version")):
+            problem = parsed.get("bozo_exception") or "not an RSS or Atom feed"
+            raise Transient(self.name, f"the feed at {where(url)} could not be read: {problem}")
+        if parsed.get("bozo"):
+            log.warning(
+                "feed: %s is not well-formed (%s); using the %d entries read anyway",
+                where(url),
+                parsed.get("bozo_exception"),
+                len(entries),
+            )
+        fallback = _struct_time(parsed.get("feed", {}).get("updated_parsed")) or datetime.now(UTC)
+        comments: list[RemoteComment] = []
+        seen: set[str] = set()
+        for entry in entries:
+            comment = self._comment(entry, post.id, fallback)
+            if comment.ref.id not in seen:
+                seen.add(comment.ref.id)
+                comments.append(comment)
+        return ThreadSnapshot(post=post, counts=Counts(replies=len(comments)), comments=comments)
+
+    def feed_url(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        if not self.base_url:
+            raise ConfigError(
+                f"the comment feed {url!r} is relative: set ENGAGE_NETWORKS['feed']['base_url']"
+            )
+        return urljoin(self.base_url + "/", url)
+
+    def _comment(self, entry: Any, feed_id: str, fallback: datetime) -> RemoteComment:
+        published = _struct_time(entry.get("published_parsed"))
+        updated = _struct_time(entry.get("updated_parsed"))
+        created = published or updated or fallback
+        return RemoteComment(
+            ref=RemoteRef(
+                self.name, entry_id(entry), str(entry.get("link") or ""), {"feed": feed_id}
+            ),
+            parent_id=feed_id,
+            author=_author(entry),
+            html=entry_html(entry),
+            created_at=created,
+            edited_at=updated if published and updated and updated > published else None,
+        )
+
+    # -- plumbing -------------------------------------------------------------
+    def _http(self) -> HttpSession:
+        if self._session is None:
+            self._session = HttpSession(
+                self.name, timeout=self.timeout, max_redirects=self.max_redirects
+            )
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def entry_id(entry: Any) -> str:
+    """The guid or Atom id, else the link, else a digest of what the entry says."""
+    for key in ("id", "link"):
+        if entry.get(key):
+            return str(entry[key])
+    # Author and date identify a comment across edits; without a date, its words must.
+    parts = [str(entry.get(k) or "") for k in ("author", "published", "title")]
+    if not entry.get("published"):
+        parts.append(str(entry.get("summary") or ""))
+        parts += [str(c.get("value") or "") for c in entry.get("content") or []]
+    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def entry_html(entry: Any) -> str:
+    """The entry's content (else its summary) as HTML; plain text gets escaped."""
+    contents = entry.get("content") or []
+    detail = contents[0] if contents else entry.get("summary_detail") or {}
+    value = str(detail.get("value") or entry.get("summary") or "")
+    if "html" not in str(detail.get("type") or "text/html"):
+        return text_to_html(value)
+    return value
+
+
+def _author(entry: Any) -> Author:
+    detail = entry.get("author_detail") or {}
+    name = str(detail.get("name") or entry.get("author") or detail.get("email") or "Anonymous")
+    return Author(
+        name=name,
+        handle=str(detail.get("email") or name),
+        url=str(detail.get("href") or ""),
+    )
+
+
+def _struct_time(value: time.struct_time | None) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime."""
+    if not value:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(value), UTC)

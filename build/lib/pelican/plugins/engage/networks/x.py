@@ -1,0 +1,668 @@
+"""X (Twitter API v2) through tweepy's ``Client``, with a spending guard.
+
+Pitfalls. tweepy hard-codes ``https://api.twitter.com``, so ``base_url`` is
+honoured by a transport adapter mounted on the client's public
+``requests.Session`` that rewrites the host (the OAuth 1.0a signature is still
+computed for the real URL) and supplies the timeout tweepy never passes. X bills
+every post and every read, so each billable call first asks the usage meter
+(``max_posts_per_day``, ``max_reads_per_day``). There is no idempotency key:
+posting the same text twice is answered 403 "duplicate content", which we treat
+as "maybe already posted" and confirm from the account's timeline. Replies are
+found by recent search on ``conversation_id``, which only reaches seven days
+back: for an older post the snapshot says ``complete=False``, so missing
+replies are never taken for deleted ones. A deleted tweet comes back as HTTP
+200 with an ``errors`` array and no ``data``. Returned text has t.co links and
+``&amp;``-escaped entities. An edited tweet gets a new id; the first id of
+``edit_history_tweet_ids`` is the stable one we use. Finally, requests-oauthlib
+logs the Authorization header at DEBUG level, so a log filter masks our keys.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import grapheme
+import requests
+import tweepy
+from grapheme.grapheme_property_group import GraphemePropertyGroup, get_group
+from requests.adapters import HTTPAdapter
+
+from ..errors import (
+    AuthFailed,
+    Duplicate,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Transient,
+)
+from ._http import int_option
+from .base import (
+    Adapter,
+    AdapterContext,
+    Author,
+    Counts,
+    OutgoingPost,
+    RemoteComment,
+    RemoteRef,
+    ThreadSnapshot,
+    parse_time,
+)
+
+API_HOST = "https://api.twitter.com"
+WEB_URL = "https://x.com"
+ENV_NAMES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+MAX_LENGTH = 280
+URL_WEIGHT = 23
+SEARCH_WINDOW = timedelta(days=7)
+# Snowflake ids carry their creation time: milliseconds since this epoch, shifted by 22 bits.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+
+TWEET_FIELDS = [
+    "created_at",
+    "author_id",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "public_metrics",
+    "entities",
+]
+USER_FIELDS = ["username", "name", "profile_image_url"]
+
+log = logging.getLogger(__name__)
+
+# -- measuring ------------------------------------------------------------------------
+
+# twitter-text v3: these code point ranges weigh 1, everything else 2.
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+# A URL with a scheme ends at white space, quotes, angle brackets or a bidi control.
+_SCHEME_URL = re.compile(r"https?://[^\s<>\"'\u200e\u200f\u202a-\u202e\u2066-\u2069]+", re.I)
+# X also links bare domains ("example.com/x"). ASCII mode: a preceding letter, digit,
+# @, $, # or a dot, dash or slash means the text is not a link (e-mail, cashtag, path).
+_BARE_URL = re.compile(
+    r"(?<![\w@$#./-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)([a-z]{2,63})(?![\w-])"
+    r"(/[^\s<>\"']*)?",
+    re.I | re.ASCII,
+)
+# Names that look like a generic TLD but are file names in prose ("setup.cfg").
+_FILE_EXTENSIONS = frozenset(
+    {
+        *("txt", "html", "htm", "json", "yaml", "yml", "toml", "cfg", "ini", "csv", "pdf"),
+        *("png", "jpg", "jpeg", "gif", "svg", "webp", "exe", "tar", "css", "php", "xml", "log"),
+    }
+)
+_TRAILING = ".,:;!?'\"”’"
+_REPLY_PREFIX = re.compile(r"\A(?:@\w{1,15}\s+)+", re.ASCII)
+# Text-style symbols that count as emoji only when followed by VS16 (U+FE0F).
+_TEXT_STYLE = frozenset("\u00a9\u00ae\u2122")
+
+
+def _trim_url(url: str) -> str:
+    """Drop trailing punctuation X leaves outside a link (and an unbalanced ")")."""
+    while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+        url = url[:-1]
+    return url
+
+
+def _is_bare_link(hosts: str, tld: str, path: str | None) -> bool:
+    """Whether X links a domain written without scheme (it errs towards yes: safer)."""
+    tld = tld.lower()
+    if len(tld) == 2:  # country code: needs a subdomain or a path, except t.co
+        return hosts.count(".") >= 2 or bool(path) or (hosts + tld).lower() == "t.co"
+    return tld not in _FILE_EXTENSIONS
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """Where X sees links in ``text``: with a scheme, or bare domains it would link."""
+    spans: list[tuple[int, int]] = []
+    for match in _SCHEME_URL.finditer(text):
+        spans.append((match.start(), match.start() + len(_trim_url(match.group()))))
+    for match in _BARE_URL.finditer(text):
+        start = match.start()
+        if any(s <= start < e for s, e in spans):
+            continue
+        if _is_bare_link(match.group(1), match.group(2), match.group(3)):
+            spans.append((start, start + len(_trim_url(match.group()))))
+    return sorted(spans)
+
+
+def _is_emoji(cluster: str) -> bool:
+    """Whether a grapheme cluster is one emoji (ZWJ sequence, flag, keycap, skin tone...)."""
+    if "\u20e3" in cluster:  # keycap: 1️⃣ #️⃣
+        return True
+    for char in cluster:
+        group = get_group(char)
+        if group is GraphemePropertyGroup.REGIONAL_INDICATOR:
+            return True
+        if group is GraphemePropertyGroup.EXTENDED_PICTOGRAPHIC:
+            return char not in _TEXT_STYLE or "\ufe0f" in cluster
+    return False
+
+
+def _char_weight(char: str) -> int:
+    code = ord(char)
+    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
+
+
+def _plain_weight(text: str) -> int:
+    # An emoji sequence weighs 2 in total; other clusters weigh per code point, so a
+    # combining mark X cannot compose still counts.
+    return sum(
+        2 if _is_emoji(cluster) else sum(_char_weight(c) for c in cluster)
+        for cluster in grapheme.graphemes(text)
+    )
+
+
+def weighted_length(text: str) -> int:
+    """twitter-text's weighted length: NFC, URLs 23, emoji 2, the ranges above 1, others 2."""
+    text = unicodedata.normalize("NFC", text)
+    total, position = 0, 0
+    for start, end in url_spans(text):
+        total += _plain_weight(text[position:start]) + URL_WEIGHT
+        position = end
+    return total + _plain_weight(text[position:])
+
+
+# -- logging: requests-oauthlib and oauthlib log signed headers at DEBUG ----------------
+
+
+class _MaskSecrets(logging.Filter):
+    """Replace known credential strings in the records of the OAuth libraries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = message
+        for secret in self.secrets:
+            masked = masked.replace(secret, "***")
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_MASK = _MaskSecrets()
+# Logger filters apply only to records made by that very logger, so name each one.
+_OAUTH_LOGGERS = (
+    "requests_oauthlib.oauth1_auth",
+    "oauthlib.oauth1.rfc5849",
+    "oauthlib.oauth1.rfc5849.signature",
+    "oauthlib.oauth1.rfc5849.utils",
+    "tweepy.client",
+)
+
+
+def _mask_in_logs(secrets: Iterable[str]) -> None:
+    for secret in secrets:
+        if len(secret) >= 4:
+            _MASK.secrets.update({secret, quote(secret, safe="~-._")})
+    for name in _OAUTH_LOGGERS:
+        logger = logging.getLogger(name)
+        if _MASK not in logger.filters:
+            logger.addFilter(_MASK)
+
+
+# -- transport --------------------------------------------------------------------------
+
+
+class _Rebase(HTTPAdapter):
+    """Send tweepy's api.twitter.com requests to ``base_url``, always with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(max_retries=0)  # a POST must never be re-sent behind our back
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        url = request.url or ""
+        if self.base_url != API_HOST and url.startswith(API_HOST):
+            request.url = self.base_url + url[len(API_HOST) :]
+            # Proxies were chosen for api.twitter.com; choose again for the real target.
+            kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+# -- the adapter ---------------------------------------------------------------------
+
+
+class XAdapter(Adapter):
+    """Post, thread, read back and answer on X through API v2.
+
+    Options: ``base_url``, ``timeout``, ``max_length`` (280), ``max_posts_per_day``
+    (50), ``max_reads_per_day`` (500; every GET counts, a search page of up to 100
+    tweets is one read), ``max_search_pages`` (5 pages of 100 replies per fetch),
+    ``lookup_count`` (how many recent tweets ``find_published`` reads, 20),
+    ``web_url`` (https://x.com, for links) and ``username`` (the account's handle,
+    for nicer links to our own posts; else ``/i/web/status/ID``).
+    """
+
+    name = "x"
+    label = "X"
+    can_schedule = False
+    default_base_url: ClassVar[str] = API_HOST
+
+    def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
+        super().__init__(options, ctx)
+        self.web_url = str(self.options.get("web_url") or WEB_URL).rstrip("/")
+        self.username = self.options.get("username")
+        self.max_posts = int_option(self.name, self.options, "max_posts_per_day", 50)
+        self.max_reads = int_option(self.name, self.options, "max_reads_per_day", 500)
+        self.max_pages = int_option(self.name, self.options, "max_search_pages", 5)
+        self.lookup_count = min(
+            100, max(5, int_option(self.name, self.options, "lookup_count", 20))
+        )
+        self._max_length = int_option(self.name, self.options, "max_length", MAX_LENGTH)
+        self._client: tweepy.Client | None = None
+        self._me: dict[str, Any] | None = None
+
+    # -- text -------------------------------------------------------------------------
+    def max_length(self) -> int:
+        return self._max_length
+
+    def measure(self, text: str) -> int:
+        return weighted_length(text)
+
+    # -- plumbing ---------------------------------------------------------------------
+    @property
+    def client(self) -> tweepy.Client:
+        """The tweepy client, built on first use (credentials are read only then)."""
+        if self._client is None:
+            key, secret, token, token_secret = self.ctx.credential(self.name, *ENV_NAMES)
+            _mask_in_logs((key, secret, token, token_secret))
+            client = tweepy.Client(
+                consumer_key=key,
+                consumer_secret=secret,
+                access_token=token,
+                access_token_secret=token_secret,
+                return_type=dict,  # raw v2 JSON: "data", "includes", "errors", "meta"
+                wait_on_rate_limit=False,  # it would sleep until the window resets
+            )
+            client.session.mount(API_HOST, _Rebase(self.base_url, self.timeout))
+            self._client = client
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
+
+    def _call(self, kind: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One billable API call: ask the meter first, then map every failure."""
+        limit = self.max_posts if kind == "posts" else self.max_reads
+        self.ctx.meter.spend(self.name, kind, limit)
+        try:
+            return func(*args, user_auth=True, **kwargs)
+        except tweepy.HTTPException as exc:
+            raise self._error(exc) from None
+        except requests.Timeout:
+            raise Transient(self.name, f"no answer within {self.timeout:g} s") from None
+        except requests.ConnectionError as exc:
+            raise Transient(self.name, f"connection failed ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            raise NetworkError(self.name, f"request failed ({type(exc).__name__})") from None
+        except ValueError:  # a body that is not JSON
+            raise Transient(self.name, "the answer was not JSON") from None
+
+    def _error(self, exc: tweepy.HTTPException) -> NetworkError:
+        response = exc.response
+        status = getattr(response, "status_code", 0)
+        detail = "; ".join(str(m) for m in exc.api_messages) or getattr(response, "reason", "")
+        message = f"HTTP {status}: {detail}"[:300]
+        if isinstance(exc, tweepy.TooManyRequests):
+            return RateLimited(self.name, message, _retry_after(response.headers))
+        if isinstance(exc, tweepy.Unauthorized):
+            return AuthFailed(self.name, f"{message} (check {', '.join(ENV_NAMES)})")
+        if isinstance(exc, tweepy.Forbidden):
+            lowered = detail.lower()
+            if "duplicate" in lowered or 187 in exc.api_codes:
+                return Duplicate(self.name, message)
+            if "deleted or not visible" in lowered:
+                return NotFound(self.name, message)
+            if _is_permission_problem(response, lowered):
+                return AuthFailed(self.name, message)
+            return NetworkError(self.name, message)  # e.g. replies restricted by the author
+        if isinstance(exc, tweepy.NotFound):
+            return NotFound(self.name, message)
+        if isinstance(exc, tweepy.TwitterServerError):
+            return Transient(self.name, message)
+        return NetworkError(self.name, message)
+
+    def _me_data(self) -> dict[str, Any]:
+        """The authenticated account (``id``, ``username``), read once per adapter."""
+        if self._me is None:
+            answer = self._call("reads", self.client.get_me, user_fields=USER_FIELDS)
+            self._me = _data_or_not_found(self.name, answer, "the authenticated account")
+        return self._me
+
+    def _own_ref(self, tweet_id: str) -> RemoteRef:
+        # Deterministic: the same tweet gets the same URL whatever was read before.
+        path = f"{self.username}/status" if self.username else "i/web/status"
+        return RemoteRef(self.name, tweet_id, f"{self.web_url}/{path}/{tweet_id}")
+
+    # -- writing --------------------------------------------------------------------
+    def publish(self, post: OutgoingPost) -> RemoteRef:
+        kwargs: dict[str, Any] = {"text": post.text}
+        if post.reply_to is not None:
+            kwargs["in_reply_to_tweet_id"] = post.reply_to.id
+        try:
+            answer = self._call("posts", self.client.create_tweet, **kwargs)
+        except Duplicate:
+            # Often our own earlier attempt whose answer was lost: look before failing.
+            found = self.find_published(post)
+            if found is not None:
+                log.info("x: duplicate refused; the post is already there as %s", found.id)
+                return found
+            raise
+        data = _data_or_not_found(self.name, answer, "the new tweet")
+        return self._own_ref(_stable_id(data))
+
+    def find_published(self, post: OutgoingPost) -> RemoteRef | None:
+        """The account's recent tweet matching ``post`` by text, or by link and thread."""
+        me = self._me_data()
+        answer = self._call(
+            "reads",
+            self.client.get_users_tweets,
+            me["id"],
+            max_results=self.lookup_count,
+            tweet_fields=[
+                "created_at",
+                "entities",
+                "conversation_id",
+                "in_reply_to_user_id",
+                "referenced_tweets",
+            ],
+        )
+        since = post.created_at - timedelta(minutes=5) if post.created_at else None
+        matches = [t for t in answer.get("data") or [] if _matches(t, post, since)]
+        if not matches:
+            return None
+        oldest = min(matches, key=lambda t: int(t["id"]))
+        return self._own_ref(_stable_id(oldest))
+
+    # -- reading --------------------------------------------------------------------
+    def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """Counts from the post, replies from recent search on its conversation.
+
+        ``cursor`` is the newest tweet id seen; it is honoured (``since_id``) when
+        ``post`` starts its conversation, and the snapshot is then incomplete.
+        Replies older than the seven-day search window cannot be seen: for a post
+        older than that, ``complete`` is False.
+        """
+        tweet = self._tweet(post.id)
+        conversation = str(tweet.get("conversation_id") or tweet["id"])
+        starts_conversation = conversation in {str(tweet["id"]), post.id}
+        since = cursor if cursor and starts_conversation else None
+        tweets, users, truncated, newest = self._search(conversation, since)
+        me_id = str(self._me_data()["id"])
+        comments = _descendants(post.id, tweets, starts_conversation)
+        created = _created_at(tweet)
+        in_window = created is not None and datetime.now(UTC) - created < SEARCH_WINDOW
+        metrics = tweet.get("public_metrics") or {}
+        counts = Counts(
+            likes=int(metrics.get("like_count", 0)),
+            # A quote is a repost with a comment: both spread the post.
+            reposts=int(metrics.get("retweet_count", 0)) + int(metrics.get("quote_count", 0)),
+            replies=int(metrics.get("reply_count", 0)),
+        )
+        return ThreadSnapshot(
+            post=post,
+            counts=counts,
+            comments=[self._comment(t, users, me_id) for t in comments],
+            complete=in_window and not truncated and since is None,
+            cursor=newest or cursor,
+        )
+
+    def _tweet(self, tweet_id: str) -> dict[str, Any]:
+        answer = self._call(
+            "reads",
+            self.client.get_tweet,
+            tweet_id,
+            tweet_fields=["public_metrics", "created_at", "conversation_id", "author_id"],
+        )
+        return _data_or_not_found(self.name, answer, f"tweet {tweet_id}")
+
+    def _search(
+        self, conversation: str, since: str | None
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], bool, str | None]:
+        """All conversation tweets within reach; whether pages were left; the newest id."""
+        tweets: list[dict[str, Any]] = []
+        users: dict[str, dict[str, Any]] = {}
+        newest: str | None = None
+        token: str | None = None
+        for _ in range(self.max_pages):
+            answer = self._call(
+                "reads",
+                self.client.search_recent_tweets,
+                f"conversation_id:{conversation} -is:retweet",
+                expansions=["author_id", "referenced_tweets.id"],
+                tweet_fields=TWEET_FIELDS,
+                user_fields=USER_FIELDS,
+                max_results=100,
+                since_id=since,
+                next_token=token,
+            )
+            tweets.extend(answer.get("data") or [])
+            for user in (answer.get("includes") or {}).get("users") or []:
+                users[str(user["id"])] = user
+            meta = answer.get("meta") or {}
+            if meta.get("newest_id") and (newest is None or int(meta["newest_id"]) > int(newest)):
+                newest = str(meta["newest_id"])
+            token = meta.get("next_token")
+            if not token:
+                return tweets, users, False, newest
+        return tweets, users, True, newest
+
+    def _comment(
+        self, tweet: dict[str, Any], users: Mapping[str, dict[str, Any]], me_id: str
+    ) -> RemoteComment:
+        author_id = str(tweet.get("author_id", ""))
+        user = users.get(author_id) or {}
+        username = str(user.get("username") or author_id)
+        tweet_id = _stable_id(tweet)
+        edited = len(tweet.get("edit_history_tweet_ids") or ()) > 1
+        metrics = tweet.get("public_metrics") or {}
+        return RemoteComment(
+            ref=RemoteRef(self.name, tweet_id, f"{self.web_url}/{username}/status/{tweet_id}"),
+            parent_id=tweet["_parent"],
+            author=Author(
+                name=str(user.get("name") or username),
+                handle=username,
+                url=f"{self.web_url}/{username}",
+                avatar=user.get("profile_image_url"),
+            ),
+            html=tweet_html(
+                _without_reply_prefix(str(tweet.get("text", ""))), tweet.get("entities") or {}
+            ),
+            created_at=_created_at(tweet) or parse_time(None),
+            edited_at=_version_time(tweet) if edited else None,
+            is_own=author_id == me_id,
+            likes=int(metrics.get("like_count", 0)),
+            reposts=int(metrics.get("retweet_count", 0)) + int(metrics.get("quote_count", 0)),
+        )
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds until X lets us try again, from its ``*-reset`` headers (epoch seconds).
+
+    A 429 may come from the 15-minute window (``x-rate-limit-*``) or a daily cap
+    (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``); the exhausted one counts.
+    """
+    resets = [
+        _number(headers.get(f"{prefix}-reset"))
+        for prefix in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
+        if headers.get(f"{prefix}-remaining", "0") == "0"
+    ]
+    known = [r for r in resets if r is not None] or [
+        r for r in [_number(headers.get("x-rate-limit-reset"))] if r is not None
+    ]
+    if known:
+        return max(0.0, max(known) - time.time())
+    wait = _number(headers.get("retry-after"))
+    return None if wait is None else max(0.0, wait)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _data_or_not_found(network: str, answer: Any, what: str) -> dict[str, Any]:
+    """``answer["data"]``; v2 reports a deleted tweet as 200 with only ``errors``."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if isinstance(data, dict):
+        return data
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    detail = "; ".join(str(e.get("detail") or e.get("title")) for e in errors or [])
+    raise NotFound(network, f"{what} is not there ({detail or 'no data'})")
+
+
+def _stable_id(tweet: Mapping[str, Any]) -> str:
+    """The first id of an edited tweet: it survives edits, the current id does not."""
+    versions = tweet.get("edit_history_tweet_ids") or []
+    return str(versions[0] if versions else tweet["id"])
+
+
+def _version_time(tweet: Mapping[str, Any]) -> datetime | None:
+    """When this version of the tweet was written (its ``created_at``)."""
+    return parse_time(tweet["created_at"]) if tweet.get("created_at") else None
+
+
+def _created_at(tweet: Mapping[str, Any]) -> datetime | None:
+    """When the tweet was first posted: an edited version's ``created_at`` is the edit's
+    time, so take the original's from its snowflake id."""
+    if len(tweet.get("edit_history_tweet_ids") or ()) > 1:
+        return _snowflake_time(_stable_id(tweet)) or _version_time(tweet)
+    return _version_time(tweet)
+
+
+def _is_permission_problem(response: Any, detail: str) -> bool:
+    """Whether a 403 is about the app's or the token's rights rather than the content."""
+    try:
+        kind = str(response.json().get("type", ""))
+    except (ValueError, AttributeError):
+        kind = ""
+    rights = ("client-not-enrolled", "unsupported-authentication", "oauth1-permissions")
+    words = ("permission", "not permitted", "authoriz", "enrolled", "suspended")
+    return kind.endswith(rights) or any(w in detail for w in words)
+
+
+def _snowflake_time(tweet_id: str) -> datetime | None:
+    try:
+        millis = (int(tweet_id) >> 22) + SNOWFLAKE_EPOCH_MS
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def _replied_to(tweet: Mapping[str, Any]) -> str | None:
+    for ref in tweet.get("referenced_tweets") or []:
+        if ref.get("type") == "replied_to":
+            return str(ref["id"])
+    return None
+
+
+def _descendants(
+    post_id: str, tweets: list[dict[str, Any]], whole_conversation: bool
+) -> list[dict[str, Any]]:
+    """The tweets under ``post_id``, each with ``_parent`` set to a stable id.
+
+    When the post starts the conversation every other tweet of it is a reply,
+    even one whose parent is gone; otherwise we follow parent links down from it.
+    """
+    stable = {str(v): _stable_id(t) for t in tweets for v in t.get("edit_history_tweet_ids") or []}
+    by_id: dict[str, dict[str, Any]] = {}
+    for tweet in tweets:
+        parent = _replied_to(tweet)
+        tweet_id = _stable_id(tweet)
+        if parent is None or tweet_id == post_id or tweet_id in by_id:
+            continue  # the post itself, or the conversation's first tweet above it
+        by_id[tweet_id] = {**tweet, "_parent": stable.get(parent, parent)}
+    if whole_conversation:
+        chosen = list(by_id.values())
+    else:
+        children: dict[str, list[dict[str, Any]]] = {}
+        for tweet in by_id.values():
+            children.setdefault(tweet["_parent"], []).append(tweet)
+        chosen, queue = [], [post_id]
+        while queue:
+            for child in children.get(queue.pop(), []):
+                chosen.append(child)
+                queue.append(_stable_id(child))
+    return sorted(chosen, key=lambda t: int(t["id"]))
+
+
+def _canonical(text: str) -> str:
+    """Text as X stores it, made comparable: unescaped, NFC, links and spacing neutral."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    for start, end in reversed(url_spans(text)):
+        text = text[:start] + "\x00" + text[end:]
+    return " ".join(text.split())
+
+
+def _matches(tweet: Mapping[str, Any], post: OutgoingPost, since: datetime | None) -> bool:
+    """Whether ``tweet`` is ``post``: same thread position, same text or same link."""
+    if since is not None and tweet.get("created_at") and parse_time(tweet["created_at"]) < since:
+        return False
+    wanted_parent = post.reply_to.id if post.reply_to else None
+    if _replied_to(tweet) != wanted_parent:
+        return False
+    if _canonical(str(tweet.get("text", ""))) == _canonical(post.text):
+        return True
+    if not post.link:
+        return False
+    links = {u.get("expanded_url") for u in (tweet.get("entities") or {}).get("urls") or []}
+    return post.link in links
+
+
+def _without_reply_prefix(text: str) -> str:
+    """A reply's text without the leading @handles X puts there (its UI hides them too)."""
+    rest = _REPLY_PREFIX.sub("", text, count=1)
+    return rest if rest.strip() else text
+
+
+def tweet_html(text: str, entities: Mapping[str, Any]) -> str:
+    """A tweet's text as HTML: escaped, paragraphs, t.co links shown as what they expand to."""
+    expansions = {
+        str(u.get("url")): (str(u.get("expanded_url") or u["url"]), str(u.get("display_url") or ""))
+        for u in entities.get("urls") or []
+        if u.get("url")
+    }
+    plain = html.unescape(text).replace("\r\n", "\n")
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", plain) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(_linkify(line, expansions) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+def _linkify(text: str, expansions: Mapping[str, tuple[str, str]]) -> str:
+    out, position = [], 0
+    for start, end in url_spans(text):
+        link = text[start:end]
+        href, label = expansions.get(link, (link, ""))
+        if not href.lower().startswith(("http://", "https://")):
+            href = "https://" + href
+        out.append(html.escape(text[position:start]))
+        out.append(f'<a href="{html.escape(href)}">{html.escape(label or link)}</a>')
+        position = end
+    out.append(html.escape(text[position:]))
+    return "".join(out)

@@ -1,0 +1,428 @@
+"""The machinery every local stand-in shares: an HTTP server on 127.0.0.1, a
+conversation model, fault injection and a request log.
+
+A stand-in subclasses :class:`StandIn`, declares its routes with
+:func:`route`, renders :class:`Item` objects into its network's JSON, and says
+how its network words a rate limit (:meth:`StandIn.rate_limited`) and an error
+(:meth:`StandIn.error`). Tests drive the conversation with ``add_reply``,
+``edit``, ``delete``, ``hide``, ``like`` and ``repost``, inject faults with
+``fail_next`` and read ``requests`` to check bodies and headers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # from the route pattern
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        """The body as a form (urlencoded), falling back to JSON objects."""
+        ctype = self.headers.get("content-type", "")
+        if "json" in ctype:
+            data = self.json() or {}
+            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+        if "multipart/form-data" in ctype:
+            return _parse_multipart(self.body, ctype)
+        return {k: v[-1] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # JSON-able, or bytes/str for raw bodies
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json; charset=utf-8"
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return json.dumps(self.body).encode("utf-8")
+
+
+Handler = Callable[[Request], Response | None]
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def route(method: str, pattern: str) -> Callable[[H], H]:
+    """Mark a method as the handler of ``method`` on paths matching ``pattern``.
+
+    ``pattern`` is a regex matched against the whole path; named groups become
+    ``request.params``.
+    """
+
+    def mark(func: H) -> H:
+        func._route = (method.upper(), re.compile(pattern + r"\Z"))  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@dataclass
+class Account:
+    key: str  # short name used by tests: "author", "bob"
+    handle: str
+    name: str
+    id: str
+    avatar: str | None = None
+
+
+@dataclass
+class Item:
+    """A post or a reply, whatever the network calls it."""
+
+    id: str
+    author: str  # Account.key
+    text: str
+    parent_id: str | None = None
+    root_id: str | None = None
+    html: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    edited_at: datetime | None = None
+    deleted: bool = False
+    hidden: bool = False  # hidden by the thread's author on the network
+    visibility: str = "public"
+    liked_by: set[str] = field(default_factory=set)
+    reposted_by: set[str] = field(default_factory=set)
+    scheduled_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+DEFAULT_ACCOUNTS = (
+    ("author", "Ada Quill"),
+    ("bob", "Bob Marsh"),
+    ("carol", "Carol Nguyen"),
+    ("dave", "Dave Okafor"),
+    ("eve", "Eve Adler"),
+)
+
+
+class StandIn:
+    """A stateful local server speaking one network's API."""
+
+    network: ClassVar[str] = ""
+    timeout_seconds: ClassVar[float] = 3.0  # how long a "timeout" fault stalls
+
+    def __init__(self, *, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.latency = latency
+        # Seconds to hold an answer after the request took effect: the window in which a
+        # client that dies has written remotely but not yet recorded it (crash tests).
+        self.response_delay = 0.0
+        self.requests: list[Request] = []
+        self.items: dict[str, Item] = {}
+        self.accounts: dict[str, Account] = {}
+        self.lock = threading.RLock()
+        self._faults: list[tuple[str, float]] = []
+        self._ids = itertools.count(1)
+        self._routes = self._collect_routes()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        for key, name in DEFAULT_ACCOUNTS:
+            self.add_account(key, name)
+
+    # -- life cycle -----------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        # A short poll interval makes stop() take milliseconds instead of half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"standin-{self.network}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- pointing a site at it ---------------------------------------------------
+    def network_options(self) -> dict[str, Any]:
+        """The ENGAGE_NETWORKS options that point a site at this stand-in."""
+        return {"base_url": self.base_url}
+
+    def environment(self) -> dict[str, str]:
+        """The credential environment variables this stand-in accepts."""
+        return {}
+
+    # -- accounts and ids ---------------------------------------------------------
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    def add_account(self, key: str, name: str) -> Account:
+        account = Account(key=key, handle=self.handle_for(key), name=name, id=self.account_id(key))
+        self.accounts[key] = account
+        return account
+
+    def handle_for(self, key: str) -> str:
+        return key
+
+    def account_id(self, key: str) -> str:
+        return str(1000 + len(self.accounts))
+
+    def account_by_id(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts.values() if a.id == account_id), None)
+
+    # -- conversation controls (for tests) -------------------------------------------
+    def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
+        with self.lock:
+            parent = self.items.get(parent_id) if parent_id else None
+            if parent_id and parent is None:
+                raise KeyError(f"no item {parent_id!r} on the {self.network} stand-in")
+            item = Item(
+                id=kw.pop("id", None) or self.next_id(),
+                author=author,
+                text=text,
+                parent_id=parent_id,
+                root_id=(parent.root_id or parent.id) if parent else None,
+                **kw,
+            )
+            self.items[item.id] = item
+            return item
+
+    def add_reply(
+        self, parent_id: str, author: str = "bob", text: str = "Nice post!", **kw: Any
+    ) -> Item:
+        """Another account answers ``parent_id`` (a post or a reply)."""
+        return self.add_post(author, text, parent_id=parent_id, **kw)
+
+    def edit(self, item_id: str, text: str, html: str | None = None) -> Item:
+        with self.lock:
+            item = self.items[item_id]
+            item.text, item.html, item.edited_at = text, html, datetime.now(UTC)
+            return item
+
+    def delete(self, item_id: str) -> None:
+        with self.lock:
+            self.items[item_id].deleted = True
+
+    def hide(self, item_id: str) -> None:
+        with self.lock:
+            self.items[item_id].hidden = True
+
+    def like(self, item_id: str, *accounts: str) -> None:
+        with self.lock:
+            self.items[item_id].liked_by.update(accounts or ("carol",))
+
+    def repost(self, item_id: str, *accounts: str) -> None:
+        with self.lock:
+            self.items[item_id].reposted_by.update(accounts or ("dave",))
+
+    def live(self, item_id: str) -> Item | None:
+        item = self.items.get(item_id)
+        return item if item is not None and not item.deleted else None
+
+    def children(self, item_id: str) -> list[Item]:
+        return sorted(
+            (i for i in self.items.values() if i.parent_id == item_id and not i.deleted),
+            key=lambda i: i.created_at,
+        )
+
+    def descendants(self, item_id: str) -> Iterator[Item]:
+        for child in self.children(item_id):
+            yield child
+            yield from self.descendants(child.id)
+
+    def posts_by(self, author: str = "author") -> list[Item]:
+        """Live items written by ``author``, oldest first (what tests count)."""
+        return sorted(
+            (i for i in self.items.values() if i.author == author and not i.deleted),
+            key=lambda i: (i.created_at, int(i.id) if i.id.isdigit() else 0),
+        )
+
+    # -- faults -----------------------------------------------------------------
+    def fail_next(self, count: int = 1, kind: str = "429", retry_after: float = 30.0) -> None:
+        """Make the next ``count`` API calls fail: ``"timeout"`` or an HTTP status such as
+        ``"429"`` (with the network's rate-limit headers), ``"500"``, ``"503"``, ``"410"``."""
+        if kind != "timeout" and not (kind.isdigit() and 400 <= int(kind) <= 599):
+            raise ValueError(f"unknown fault {kind!r}")
+        with self.lock:
+            self._faults.extend([(kind, retry_after)] * count)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Forget every post, request and fault, keeping the server and its accounts."""
+        with self.lock:
+            self.items.clear()
+            self.requests.clear()
+            self._faults.clear()
+            self.latency = 0.0
+
+    def rate_limited(self, retry_after: float) -> Response:
+        """The network's own 429 (override: each network words its headers differently)."""
+        return Response(
+            429, self.error(429, "Too many requests").body, {"Retry-After": str(int(retry_after))}
+        )
+
+    def error(self, status: int, message: str) -> Response:
+        """The network's own error body (override)."""
+        return Response(status, {"error": message})
+
+    @staticmethod
+    def reset_epoch(retry_after: float) -> str:
+        return str(int(time.time() + retry_after))
+
+    @staticmethod
+    def reset_iso(retry_after: float) -> str:
+        return (datetime.now(UTC) + timedelta(seconds=retry_after)).isoformat()
+
+    # -- the request log -----------------------------------------------------------
+    def calls(self, method: str | None = None, path_pattern: str | None = None) -> list[Request]:
+        """Recorded requests, optionally filtered by method and a path regex."""
+        pattern = re.compile(path_pattern) if path_pattern else None
+        return [
+            r
+            for r in list(self.requests)
+            if (method is None or r.method == method.upper())
+            and (pattern is None or pattern.search(r.path))
+        ]
+
+    # -- dispatch ----------------------------------------------------------------
+    def _collect_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
+        found = []
+        for name in dir(type(self)):
+            func = getattr(type(self), name, None)
+            spec = getattr(func, "_route", None)
+            if spec:
+                found.append((spec[0], spec[1], getattr(self, name)))
+        # Longer patterns first, so /statuses/(id)/context wins over /statuses/(id).
+        found.sort(key=lambda r: -len(r[1].pattern))
+        return found
+
+    def dispatch(self, request: Request) -> Response | None:
+        """The response to ``request``, or None to drop the connection (timeout fault)."""
+        with self.lock:
+            self.requests.append(request)
+            fault = self._faults.pop(0) if self._faults else None
+        if self.latency:
+            time.sleep(self.latency)
+        if fault:
+            kind, retry_after = fault
+            if kind == "timeout":
+                time.sleep(self.timeout_seconds)
+                return None
+            if kind == "429":
+                return self.rate_limited(retry_after)
+            return self.error(int(kind), "The server had an error while processing your request")
+        allowed = []
+        for method, pattern, handler in self._routes:
+            match = pattern.match(request.path)
+            if not match:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            request.params = {k: v for k, v in match.groupdict().items() if v is not None}
+            with self.lock:
+                response = handler(request)
+            if self.response_delay:
+                time.sleep(self.response_delay)
+            return response
+        if allowed:
+            return self.error(405, f"method {request.method} not allowed")
+        return self.error(404, f"no route for {request.path}")
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Without this every keep-alive response waits ~40 ms for a delayed ACK.
+            disable_nagle_algorithm = True
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                try:
+                    response = standin.dispatch(request)
+                except Exception as exc:  # noqa: BLE001 - a stand-in bug must show, not hang the client
+                    response = Response(500, {"error": f"stand-in crashed: {exc!r}"})
+                if response is None:
+                    self.close_connection = True
+                    return
+                payload = response.encoded()
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    try:
+                        self.wfile.write(payload)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True  # the client gave up (a timeout test)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # the request log is standin.requests
+
+        return _Handler
+
+
+def _parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
+    """Text fields of a multipart/form-data body (Mastodon.py posts statuses this way)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                fields[str(name)] = payload.decode("utf-8", "replace")
+    return fields

@@ -1,0 +1,97 @@
+"""Run Pelican for the `engage` commands: read the site, or build it.
+
+Reading runs every generator's ``generate_context`` (so the plugin judges
+every article) without writing output; building is a full ``Pelican.run()``.
+Either way the plugin must really have run: Pelican only logs a plugin that
+fails to import, and the build would "succeed" without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pelican import Pelican  # type: ignore[attr-defined]  # mypy sees our namespace dir
+from pelican.settings import read_settings
+
+from . import gate, plugin
+from .errors import ConfigError, EngageError
+from .settings import BASE_DIR_KEY
+
+log = logging.getLogger(__name__)
+
+
+def load_settings(path: Path | str, override: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Pelican settings from ``path``, with relative engage paths resolved beside it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"settings file {path} does not exist")
+    folder = path.resolve().parent
+    values = dict(override or {})
+    # publishconf.py does `from pelicanconf import *`: make that import find the
+    # pelicanconf.py beside it, not one cached from another site in this process.
+    for name in ("pelicanconf", "publishconf"):
+        cached = getattr(sys.modules.get(name), "__file__", None)
+        if cached and Path(cached).resolve().parent != folder:
+            del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        settings = dict(read_settings(str(path), override=values))
+    finally:
+        sys.path.remove(str(folder))
+    # Relative engage paths resolve beside the settings file, unless it says otherwise.
+    settings.setdefault(BASE_DIR_KEY, str(folder))
+    return settings
+
+
+def _checked(settings: Mapping[str, Any]) -> plugin.BuildRecord:
+    record = plugin.last_build()
+    if record is None:
+        loaded = ", ".join(map(str, settings.get("PLUGINS") or [])) or "none"
+        raise EngageError(
+            "the engage plugin did not run during the Pelican build (plugins loaded: "
+            f'{loaded}); add PLUGINS = ["engage"] to the settings and check the log above '
+            "for an import error"
+        )
+    return record
+
+
+def read_site(settings: dict[str, Any]) -> plugin.BuildRecord:
+    """Judge every article without writing any output."""
+    pelican = Pelican(settings)
+    context = dict(settings)
+    context.update(
+        generated_content={},
+        static_links=set(),
+        static_content={},
+        localsiteurl=settings["SITEURL"],
+    )
+    generators = [
+        cls(
+            context=context,
+            settings=settings,
+            path=pelican.path,
+            theme=pelican.theme,
+            output_path=pelican.output_path,
+        )
+        for cls in pelican._get_generator_classes()
+    ]
+    for generator in generators:
+        if hasattr(generator, "generate_context"):
+            generator.generate_context()
+    return _checked(settings)
+
+
+def build_site(settings: dict[str, Any]) -> plugin.BuildRecord:
+    """A full Pelican build into OUTPUT_PATH."""
+    Pelican(settings).run()
+    return _checked(settings)
+
+
+def rejudge(record: plugin.BuildRecord, sources: Mapping[str, gate.SourceText]) -> None:
+    """Judge the posts again with fresher source texts (after `engage check` fetched them)."""
+    for verdicts in {id(p.verdicts): p.verdicts for p in record.posts}.values():
+        verdicts.rejudge(sources)
