@@ -10,11 +10,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	@# Pelican finds namespace plugins only inside its own pelican/plugins folder, which an
-	@# editable install does not reach: link the source tree there (pip never removes it).
-	ln -sfn "$(CURDIR)/plugins/pelican/plugins/engage" \
-		"$$($(BIN)/python -c 'import pelican, os; print(os.path.dirname(pelican.__file__))')/plugins/engage"
+	@# compat mode writes a plain .pth path: Pelican's namespace discovery then finds
+	@# pelican.plugins.engage in this checkout (pelican extends its __path__ from sys.path).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
 ## Build the demo site, print the gate report and the posting plan (a dry run unless networks are configured).
@@ -31,6 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

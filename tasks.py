@@ -206,7 +206,7 @@ def demo(c, port=CONFIG["port"]):
     """The whole loop without any account: stand-ins, publish, replies, sync, serve"""
     from pathlib import Path
 
-    from pelican.plugins.engage.demo import main
+    from pelican.plugins.engage.cli.demo import main
 
     main(Path(__file__).resolve().parent, int(port))
 

@@ -192,7 +192,7 @@ def make_post(rng: random.Random, index: int, date: datetime) -> Post:
 
 def generate_site(root: Path, posts: int, seed: int = SEED, *, local: bool = False) -> Path:
     """Write N posts, a pelicanconf.py and a state database; return the settings path."""
-    from pelican.plugins.engage.gate import SourceText
+    from pelican.plugins.engage.model import SourceText
     from pelican.plugins.engage.store import Store
 
     rng = random.Random(seed)

@@ -26,7 +26,7 @@ Method
    day of the post.
 2. The stand-ins then answer every request after ``--latency`` seconds
    (50 ms by default). The seeded database is copied twice and the same
-   code, :func:`pelican.plugins.engage.backfeed.sync_posts` (what `engage
+   code, :func:`pelican.plugins.engage.backfeed.engine.sync_posts` (what `engage
    sync` runs after reading the site), syncs one copy with one read at a
    time across all networks (``serial=True``: the baseline) and the other
    with its default concurrency (a few workers per network). The site is
@@ -263,8 +263,8 @@ class StandInHost:
 
 def record_ledger(db: Path, dates: list[datetime], refs: list[Any]) -> None:
     """What the syndication step records: one posted first post per article, back-dated."""
-    from pelican.plugins.engage.ledger import Entry, Ledger
     from pelican.plugins.engage.store import Store
+    from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
     with Store.open(db) as store:
         ledger = Ledger(store)
@@ -387,6 +387,7 @@ def measure_sync(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 def add_comments(db: Path, posts: int, count: int) -> int:
     """``count`` comments, nested, over every post, merged with the real merge code."""
+    from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
     from pelican.plugins.engage.networks.base import (
         Author,
         Counts,
@@ -395,7 +396,6 @@ def add_comments(db: Path, posts: int, count: int) -> int:
         ThreadSnapshot,
     )
     from pelican.plugins.engage.store import Store
-    from pelican.plugins.engage.threads import ThreadKey, Threads
 
     rng = random.Random(SEED + 2)
     per_post = [count // posts + (1 if i < count % posts else 0) for i in range(posts)]

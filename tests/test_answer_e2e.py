@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from syndication_helpers import configure, engage, own_posts, standins, top_level
 
-from pelican.plugins.engage import answers
+from pelican.plugins.engage.answering import answers
 from pelican.plugins.engage.sandbox.base import StandIn
 from pelican.plugins.engage.store import Store
 

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from pelican.plugins.engage import backfeed
-from pelican.plugins.engage.backfeed import Job, Syncer, Target, interval_for, plan
-from pelican.plugins.engage.conversation import load_conversations
+from pelican.plugins.engage.backfeed import engine as backfeed
+from pelican.plugins.engage.backfeed.conversation import load_conversations
+from pelican.plugins.engage.backfeed.engine import Job, Syncer, Target, interval_for, plan
+from pelican.plugins.engage.backfeed.merge import Moderation, SyncState, ThreadKey, Threads
 from pelican.plugins.engage.errors import AuthFailed, RateLimited, Transient
-from pelican.plugins.engage.ledger import Entry, Ledger
 from pelican.plugins.engage.networks.base import (
     Adapter,
     AdapterContext,
@@ -29,7 +29,7 @@ from pelican.plugins.engage.networks.base import (
 )
 from pelican.plugins.engage.settings import EngageSettings
 from pelican.plugins.engage.store import Store
-from pelican.plugins.engage.threads import Moderation, SyncState, ThreadKey, Threads
+from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
 ARTICLE = "content/post.md"
 POST = "post-1"
@@ -685,7 +685,7 @@ def test_cached_avatars_are_real_images_and_reach_the_built_site(
     assert f'src="/blog/engage-avatars/{cached.name}"' in html
     assert "evil.svg" not in html and image_server not in html
 
-    from pelican.plugins.engage.conversation import copy_avatars
+    from pelican.plugins.engage.backfeed.conversation import copy_avatars
 
     assert copy_avatars(settings) == 1
     assert (tmp_path / "out" / "engage-avatars" / cached.name).read_bytes() == PNG

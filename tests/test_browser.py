@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup
 from sitebuilder import TAKE, write_post, write_settings
 
 from pelican.plugins.engage import site
+from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
 from pelican.plugins.engage.networks.base import (
     Author,
     Counts,
@@ -28,7 +29,6 @@ from pelican.plugins.engage.networks.base import (
     ThreadSnapshot,
 )
 from pelican.plugins.engage.store import Store
-from pelican.plugins.engage.threads import ThreadKey, Threads
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

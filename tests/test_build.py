@@ -104,7 +104,7 @@ def test_a_production_build_skips_the_site_wide_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Verdicts are computed when read: a build without the verdict box needs none."""
-    from pelican.plugins.engage import gate
+    from pelican.plugins.engage.gate import rules as gate
 
     calls = []
     real = gate.evaluate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import markdown
 
-from pelican.plugins.engage.commentary import MARK_OPEN, analyze, mark
+from pelican.plugins.engage.gate.commentary import MARK_OPEN, analyze, mark
 
 HEADINGS = ["My take", "Commentary", "What I think", "Why it matters"]
 

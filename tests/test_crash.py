@@ -28,12 +28,13 @@ import pytest
 from sitebuilder import TAKES, write_post, write_settings
 from syndication_helpers import configure, own_posts
 
-from pelican.plugins.engage import planner, site
-from pelican.plugins.engage.connect import adapters_for
-from pelican.plugins.engage.ledger import Ledger
+from pelican.plugins.engage import site
+from pelican.plugins.engage.networks import build_adapters
 from pelican.plugins.engage.sandbox import start_all
 from pelican.plugins.engage.sandbox.base import StandIn
 from pelican.plugins.engage.store import Store
+from pelican.plugins.engage.syndication import planner
+from pelican.plugins.engage.syndication.ledger import Ledger
 
 RUNS = 52
 NETWORKS = ("mastodon", "bluesky", "x", "facebook")
@@ -74,7 +75,8 @@ def template(
         record = site.read_site(settings)
         now = datetime.now(UTC)
         with Store.open(record.settings.db_path) as store:
-            adapters = adapters_for(record.settings, store)
+            engage = record.settings
+            adapters = build_adapters(engage.networks, state_dir=engage.state_dir, meter=store)
             plan = planner.plan_posts(record.posts, adapters, now)
             ledger = Ledger(store)
             changes = planner.reconcile(

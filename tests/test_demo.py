@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pelican.plugins.engage import demo
+from pelican.plugins.engage.cli import demo
 
 
 def test_demo_runs_the_whole_loop(demo_site: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sitebuilder import TAKE, write_settings
 
-from pelican.plugins.engage import drafts
+from pelican.plugins.engage.answering import drafts
 from pelican.plugins.engage.cli import cli
 from pelican.plugins.engage.sandbox.base import Request, Response, StandIn, route
 

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sitebuilder import TAKE
 
-from pelican.plugins.engage.gate import GateSettings, PostInput, SourceText, Verdict, evaluate
+from pelican.plugins.engage.gate.rules import GateSettings, PostInput, Verdict, evaluate
+from pelican.plugins.engage.model import SourceText
 
 SOURCE_URL = "https://news.example.org/2026/10/story"
 ARTICLE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pelican.plugins.engage.metadata import parse_metadata
+from pelican.plugins.engage.gate.metadata import parse_metadata
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from pelican.plugins.engage.sanitize import (
+from pelican.plugins.engage.backfeed.sanitize import (
     ALLOWED_TAGS,
     clean_html,
     excerpt,

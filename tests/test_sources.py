@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from pelican.plugins.engage.gate.sources import (
+    SourceFetcher,
+    SourceRequest,
+    html_to_text,
+    same_article,
+)
 from pelican.plugins.engage.sandbox.base import Request, Response, StandIn, route
-from pelican.plugins.engage.sources import SourceFetcher, SourceRequest, html_to_text, same_article
 
 ARTICLE_TEXT = (
     "The whole article text, long and complete, about public libraries opening on Sundays."

@@ -9,7 +9,7 @@ import pytest
 
 from pelican.plugins.engage import store as store_mod
 from pelican.plugins.engage.errors import BudgetExceeded, StoreError
-from pelican.plugins.engage.gate import SourceText
+from pelican.plugins.engage.model import SourceText
 from pelican.plugins.engage.store import SCHEMA_VERSION, Store
 
 

@@ -23,12 +23,12 @@ from sitebuilder import TAKE, write_post, write_settings
 
 from pelican.plugins.engage import site
 from pelican.plugins.engage.cli import cli
-from pelican.plugins.engage.ledger import Entry, Ledger
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost
 from pelican.plugins.engage.sandbox import start_all
 from pelican.plugins.engage.sandbox.base import StandIn
 from pelican.plugins.engage.store import Store
+from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
 SOCIAL = ("mastodon", "bluesky", "x", "facebook")
 SITEURL = "https://blog.example.net"

@@ -18,8 +18,8 @@ from syndication_helpers import (
     top_level,
 )
 
-from pelican.plugins.engage.ledger import Ledger
 from pelican.plugins.engage.store import Store
+from pelican.plugins.engage.syndication.ledger import Ledger
 
 
 def expected_count(network: str) -> int:

@@ -11,8 +11,8 @@ import pytest
 from sitebuilder import TAKES, write_post, write_settings
 from syndication_helpers import configure, engage, own_posts, standins
 
-from pelican.plugins.engage.ledger import Ledger
 from pelican.plugins.engage.store import Store
+from pelican.plugins.engage.syndication.ledger import Ledger
 
 
 def entries(site: Path) -> list[tuple[str, str, int, str, str | None]]:

@@ -19,16 +19,17 @@ from typing import Any
 from markupsafe import Markup
 from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees our namespace dir
 
-from . import commentary as commentary_mod
-from . import gate
-from .conversation import Conversation, copy_avatars, load_conversations
+from .backfeed.conversation import Conversation, copy_avatars, load_conversations
 from .errors import ConfigError, StoreError
-from .ledger import Ledger
-from .metadata import parse_metadata
-from .model import EngageInfo, PostRecord, Syndication
-from .networks import LABELS
+from .gate import commentary as commentary_mod
+from .gate import rules as gate
+from .gate.metadata import parse_metadata
+from .gate.record import EngageInfo, PostRecord
+from .model import Syndication
+from .networks import network_label
 from .settings import EngageSettings
 from .store import Store
+from .syndication.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,7 @@ def read_state(settings: EngageSettings) -> SiteState:
         for entry in Ledger(store).syndications():
             if entry.remote_url:
                 state.syndications.setdefault(entry.article, []).append(
-                    Syndication(
-                        entry.network, LABELS.get(entry.network, entry.network), entry.remote_url
-                    )
+                    Syndication(entry.network, network_label(entry.network), entry.remote_url)
                 )
         return state
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .gate import DEFAULT_HEADINGS, GateSettings
-from .metadata import NETWORK_NAMES
+from .gate.rules import DEFAULT_HEADINGS, GateSettings
+from .networks.registry import NAMES as NETWORK_NAMES
 
 DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.I)
 AVATAR_MODES = ("initials", "cache", "hotlink")

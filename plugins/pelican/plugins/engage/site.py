@@ -9,17 +9,23 @@ fails to import, and the build would "succeed" without it.
 from __future__ import annotations
 
 import logging
+import shlex
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pelican import Pelican  # type: ignore[attr-defined]  # mypy sees our namespace dir
 from pelican.settings import read_settings
 
-from . import gate, plugin
+from . import plugin
 from .errors import ConfigError, EngageError
+from .gate import rules as gate
 from .settings import BASE_DIR_KEY
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +101,10 @@ def rejudge(record: plugin.BuildRecord, sources: Mapping[str, gate.SourceText]) 
     """Judge the posts again with fresher source texts (after `engage check` fetched them)."""
     for verdicts in {id(p.verdicts): p.verdicts for p in record.posts}.values():
         verdicts.rejudge(sources)
+
+
+def run_deploy(command: str, base_dir: Path, console: Console) -> None:
+    console.print(f"Deploying: [bold]{command}[/]")
+    result = subprocess.run(shlex.split(command), cwd=base_dir, check=False)
+    if result.returncode != 0:
+        raise EngageError(f"the deploy command exited with {result.returncode}; nothing was posted")

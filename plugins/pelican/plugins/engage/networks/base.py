@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from ..errors import AuthFailed, BudgetExceeded, ConfigError, Unsupported
+from . import registry
+from .registry import NetworkSpec
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -157,12 +159,28 @@ class AdapterContext:
 class Adapter(ABC):
     """Base of every network adapter."""
 
-    name: ClassVar[str]
-    label: ClassVar[str]
-    can_publish: ClassVar[bool] = True
-    can_reply: ClassVar[bool] = True
-    can_schedule: ClassVar[bool] = False
+    name: ClassVar[str]  # the key in networks.registry.NETWORKS, which declares the rest
     default_base_url: ClassVar[str] = ""
+
+    @property
+    def spec(self) -> NetworkSpec:
+        return registry.spec(self.name)
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def can_publish(self) -> bool:
+        return self.spec.can_publish
+
+    @property
+    def can_reply(self) -> bool:
+        return self.spec.can_reply
+
+    @property
+    def can_schedule(self) -> bool:
+        return self.spec.schedules_natively
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
         self.options = dict(options)
@@ -210,6 +228,14 @@ class Adapter(ABC):
         return self.publish(post)
 
     # -- reading ------------------------------------------------------------
+    def rate_budget(self) -> tuple[int, float] | None:
+        """(requests left, seconds until the window resets) from the last answer's headers.
+
+        None when the network has not told us (yet); the sync engine then relies on
+        handling the 429 itself.
+        """
+        return None
+
     @abstractmethod
     def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
         """The conversation under ``post``; ``cursor`` asks for what is new only."""

@@ -50,14 +50,7 @@ from atproto_client.models.common import XrpcError
 from atproto_client.request import Request
 from atproto_core.exceptions import AtProtocolError
 
-from ..errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
 from .base import (
     Adapter,
     AdapterContext,
@@ -251,7 +244,6 @@ class BlueskyAdapter(Adapter):
     """
 
     name: ClassVar[str] = "bluesky"
-    label: ClassVar[str] = "Bluesky"
     default_base_url: ClassVar[str] = "https://bsky.social"
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:

@@ -33,7 +33,7 @@ from ..errors import (
     RateLimited,
     Transient,
 )
-from ._http import HttpSession, int_option, json_or_none, retry_after_header, text_to_html
+from ..http_client import HttpSession, int_option, json_or_none, retry_after_header, text_to_html
 from .base import (
     URL_RE,
     Adapter,
@@ -72,7 +72,6 @@ class FacebookAdapter(Adapter):
     """A Facebook Page: posts on its feed, comments and replies under them."""
 
     name = "facebook"
-    label = "Facebook"
     default_base_url = "https://graph.facebook.com/v21.0"
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:

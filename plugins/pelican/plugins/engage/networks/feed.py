@@ -30,7 +30,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..errors import ConfigError, Transient, Unsupported
-from ._http import HttpSession, int_option, text_to_html, where
+from ..http_client import HttpSession, int_option, text_to_html, where
 from .base import (
     Adapter,
     AdapterContext,
@@ -57,9 +57,6 @@ class FeedAdapter(Adapter):
     """Comments from an RSS or Atom feed."""
 
     name = "feed"
-    label = "the comment feed"
-    can_publish = False
-    can_reply = False
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
         merged = dict(options)

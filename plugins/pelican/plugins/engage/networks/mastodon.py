@@ -80,8 +80,6 @@ class MastodonAdapter(Adapter):
     """One Mastodon account on one server (``base_url`` is the server)."""
 
     name: ClassVar[str] = "mastodon"
-    label: ClassVar[str] = "Mastodon"
-    can_schedule: ClassVar[bool] = True
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
         super().__init__(options, ctx)

@@ -38,7 +38,7 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ..errors import Transient, Unsupported
-from ._http import HttpSession, int_option, text_to_html, where
+from ..http_client import HttpSession, int_option, text_to_html, where
 from .base import (
     Adapter,
     AdapterContext,
@@ -72,9 +72,6 @@ class WebmentionAdapter(Adapter):
     """Mentions of an article (read from webmention.io) and sending webmentions (``send``)."""
 
     name = "webmention"
-    label = "the web"
-    can_publish = False
-    can_reply = False
     default_base_url = "https://webmention.io"
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:

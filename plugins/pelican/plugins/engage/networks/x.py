@@ -35,15 +35,8 @@ import tweepy
 from grapheme.grapheme_property_group import GraphemePropertyGroup, get_group
 from requests.adapters import HTTPAdapter
 
-from ..errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
-from ._http import int_option
+from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
+from ..http_client import int_option
 from .base import (
     Adapter,
     AdapterContext,
@@ -252,8 +245,6 @@ class XAdapter(Adapter):
     """
 
     name = "x"
-    label = "X"
-    can_schedule = False
     default_base_url: ClassVar[str] = API_HOST
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:

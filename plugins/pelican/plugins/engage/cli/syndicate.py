@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import shlex
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,17 +13,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import answers, dashboard, planner, report, site
-from .cli import cli, consoles, fetch_missing_sources, json_option, settings_option
-from .connect import adapters_for
-from .errors import ConfigError, EngageError
-from .ledger import Ledger
-from .metadata import is_url
-from .networks import LABELS
-from .plugin import BuildRecord
-from .settings import EngageSettings
-from .store import Store
-from .syndicate import RunSummary, Syndicator
+from .. import site
+from ..answering import answers, dashboard
+from ..errors import ConfigError
+from ..gate.metadata import is_url
+from ..networks import build_adapters, network_label
+from ..plugin import BuildRecord
+from ..settings import EngageSettings
+from ..store import Store
+from ..syndication import planner
+from ..syndication.ledger import Ledger
+from ..syndication.runner import RunSummary, Syndicator
+from . import report
+from .common import consoles, fetch_missing_sources, json_option, settings_option
 
 WORK_REMAINS = 3  # exit code: something due could not be posted this time
 
@@ -35,7 +34,9 @@ def _plan(
     record: BuildRecord, store: Store, *, backfill: bool, now: datetime
 ) -> tuple[planner.Plan, list[planner.Change], dict[str, Any]]:
     engage = record.settings
-    adapters: dict[str, Any] = dict(adapters_for(engage, store))
+    adapters: dict[str, Any] = dict(
+        build_adapters(engage.networks, state_dir=engage.state_dir, meter=store)
+    )
     preview = not adapters
     if preview:
         adapters = {"preview": planner.PreviewMeasurer()}
@@ -66,7 +67,7 @@ def _print_problems(console: Console, plan: planner.Plan) -> None:
         )
 
 
-@cli.command()
+@click.command()
 @settings_option("publishconf.py")
 @json_option
 @click.option("--backfill", is_flag=True, help="Show archive posts the first-run guard would hold.")
@@ -95,17 +96,10 @@ def plan(settings_file: Path, as_json: bool, backfill: bool) -> None:
     report.print_plan(out, rows)
 
 
-def run_deploy(command: str, base_dir: Path, console: Console) -> None:
-    console.print(f"Deploying: [bold]{command}[/]")
-    result = subprocess.run(shlex.split(command), cwd=base_dir, check=False)
-    if result.returncode != 0:
-        raise EngageError(f"the deploy command exited with {result.returncode}; nothing was posted")
-
-
 def _syndicate(
     console: Console, store: Store, engage: EngageSettings, *, check_urls: bool
 ) -> RunSummary:
-    adapters = adapters_for(engage, store)
+    adapters = build_adapters(engage.networks, state_dir=engage.state_dir, meter=store)
     try:
         syndicator = Syndicator(Ledger(store), adapters, check_urls=check_urls)
         work = syndicator.work()
@@ -159,7 +153,7 @@ def _require_absolute_site_url(engage: EngageSettings) -> None:
         )
 
 
-@cli.command()
+@click.command()
 @settings_option("publishconf.py")
 @click.option("--dry-run", is_flag=True, help="Show everything; deploy, queue and post nothing.")
 @click.option("--backfill", is_flag=True, help="Also post archive posts the first-run guard holds.")
@@ -211,7 +205,7 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
         if engage.networks:
             _require_absolute_site_url(engage)
         if engage.deploy:
-            run_deploy(engage.deploy, engage.base_dir, out)
+            site.run_deploy(engage.deploy, engage.base_dir, out)
         if not engage.networks:
             out.print(
                 "No network is configured (ENGAGE_NETWORKS is empty): nothing will be posted. "
@@ -225,7 +219,7 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
             out.print("Rebuilding so article pages link to their new copies …")
             site.build_site(settings)
             if engage.deploy:
-                run_deploy(engage.deploy, engage.base_dir, out)
+                site.run_deploy(engage.deploy, engage.base_dir, out)
     if held_for_answers:
         raise click.ClickException(
             "ENGAGE_STRICT is on and comments wait longer than ENGAGE_ANSWER_WITHIN: "
@@ -246,14 +240,14 @@ def _answer_first(out: Console, store: Store, engage: EngageSettings, now: datet
     out.print(
         f"[yellow]{len(late)} comments have waited longer than ENGAGE_ANSWER_WITHIN "
         f"({dashboard.duration(engage.answer_within.total_seconds())}); the oldest, from "
-        f"{oldest.author} on {LABELS.get(oldest.network, oldest.network)}, for "
+        f"{oldest.author} on {network_label(oldest.network)}, for "
         f"{dashboard.duration(oldest.age_seconds)}. Answer first: `engage inbox`.[/]",
         soft_wrap=True,
     )
     return engage.strict
 
 
-@cli.command()
+@click.command()
 @settings_option("publishconf.py")
 def syndicate(settings_file: Path) -> None:
     """Post what is due now; safe to run from cron at any frequency.
@@ -275,41 +269,3 @@ def syndicate(settings_file: Path) -> None:
         summary = _syndicate(out, store, engage, check_urls=False)
     if summary.remaining:
         sys.exit(WORK_REMAINS)
-
-
-@cli.command()
-@click.option(
-    "--latency", type=float, default=0.0, show_default=True, help="Seconds added to each answer."
-)
-def sandbox(latency: float) -> None:
-    """Start local stand-ins of all six networks until interrupted.
-
-    Prints the ENGAGE_NETWORKS setting and the environment variables that
-    point a site at them: try the whole loop without any account.
-
-    Example:
-
-        engage sandbox
-    """
-    from .sandbox import start_all
-
-    out, _ = consoles()
-    standins = start_all(latency=latency)
-    try:
-        networks = {name: s.network_options() for name, s in standins.items()}
-        env = {k: v for s in standins.values() for k, v in s.environment().items()}
-        out.print("[bold]Stand-ins are running.[/] Put this in pelicanconf.py or publishconf.py:\n")
-        out.print(
-            f"ENGAGE_NETWORKS = {json.dumps(networks, indent=4)}\n", soft_wrap=True, markup=False
-        )
-        out.print("and export these in the shell that runs engage:\n")
-        for key, value in sorted(env.items()):
-            out.print(f"export {key}={shlex.quote(value)}", soft_wrap=True, markup=False)
-        out.print("\nPress Ctrl-C to stop.")
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        out.print("Stopping the stand-ins.")
-    finally:
-        for standin in standins.values():
-            standin.stop()

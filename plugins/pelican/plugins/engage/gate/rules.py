@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..model import SourceText
 from . import text as textmod
 from .commentary import PostAnalysis, analyze
 from .reuse import ReuseIndex
@@ -55,15 +56,6 @@ class PostInput:
     candidate: bool
     source_url: str | None = None
     metadata_errors: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SourceText:
-    url: str
-    ok: bool
-    text: str = ""
-    error: str | None = None
-    fetched_at: str | None = None
 
 
 @dataclass

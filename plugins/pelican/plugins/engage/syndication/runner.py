@@ -20,16 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from .errors import (
-    AuthFailed,
-    BudgetExceeded,
-    Duplicate,
-    NetworkError,
-    RateLimited,
-    Transient,
-)
+from ..errors import AuthFailed, BudgetExceeded, Duplicate, NetworkError, RateLimited, Transient
+from ..networks.base import Adapter, OutgoingPost, RemoteRef
 from .ledger import PENDING, POSTED, SCHEDULED, Entry, Ledger
-from .networks.base import Adapter, OutgoingPost, RemoteRef
 
 log = logging.getLogger(__name__)
 

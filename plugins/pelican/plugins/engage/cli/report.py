@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .model import PostRecord
+from ..gate.record import PostRecord
 
 
 def summary(posts: Sequence[PostRecord]) -> dict[str, int]:

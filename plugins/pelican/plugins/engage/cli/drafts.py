@@ -16,13 +16,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from . import drafts, site
-from .cli import cli, consoles, settings_option
-from .metadata import site_zone
-from .settings import EngageSettings
+from .. import site
+from ..answering import drafts
+from ..gate.metadata import site_zone
+from ..settings import EngageSettings
+from .common import consoles, settings_option
 
 
-@cli.command()
+@click.command()
 @settings_option()
 @click.option(
     "--from-feed",

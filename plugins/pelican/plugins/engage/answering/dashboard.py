@@ -16,9 +16,9 @@ from pathlib import Path
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from ..networks import network_label
+from ..store import Store
 from .answers import Stats, Waiting, stats
-from .networks import LABELS
-from .store import Store
 
 WEEKS = 12
 
@@ -61,7 +61,7 @@ def weekly(store: Store, until: datetime, weeks: int = WEEKS) -> list[Week]:
     ]
 
 
-TEMPLATE = Path(__file__).parent / "templates" / "engage" / "dashboard.html"
+TEMPLATE = Path(__file__).parent.parent / "templates" / "engage" / "dashboard.html"
 
 
 def render(
@@ -85,7 +85,7 @@ def render(
         rows=rows,
         weeks=weeks,
         slowest=max(medians) or 1,
-        labels=LABELS,
+        network_label=network_label,
         duration=duration,
         generated=f"{generated:%Y-%m-%d %H:%M} UTC",
         period=period,

@@ -46,16 +46,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .connect import adapter_context
+from ..errors import AuthFailed, ConfigError, EngageError, RateLimited
+from ..gate.record import PostRecord
+from ..networks import build_adapters
+from ..networks.base import Adapter, RemoteRef, ThreadSnapshot
+from ..settings import EngageSettings
+from ..store import Store
+from ..syndication.ledger import Ledger
 from .conversation import avatar_dir, avatar_files, avatar_stem
-from .errors import AuthFailed, ConfigError, EngageError, RateLimited
-from .ledger import Ledger
-from .model import PostRecord
-from .networks import build_adapter
-from .networks.base import Adapter, RemoteRef, ThreadSnapshot
-from .settings import EngageSettings
-from .store import Store
-from .threads import MergeStats, SyncState, ThreadKey, Threads
+from .merge import MergeStats, SyncState, ThreadKey, Threads
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +257,7 @@ def sync_adapters(
     settings: EngageSettings, meter: SharedMeter, names: Iterable[str]
 ) -> dict[str, Adapter]:
     """One adapter per network in ``names``, metered through ``meter``."""
-    ctx = adapter_context(settings)
-    ctx.meter = meter
-    wanted = dict.fromkeys(names)
-    return {name: build_adapter(name, settings.networks[name], ctx) for name in wanted}
+    return build_adapters(settings.networks, state_dir=settings.state_dir, meter=meter, names=names)
 
 
 @dataclass
@@ -502,12 +498,11 @@ class Syncer:
     def _pace(adapter: Adapter, gate: _Gate) -> None:
         """Stop short of a 429 when the adapter can tell what its last answer's headers left.
 
-        An adapter may offer ``rate_budget() -> (requests left, seconds to the window's
-        reset) | None``; a nearly spent window pauses the network (short reset) or ends
+        ``Adapter.rate_budget()`` gives (requests left, seconds to the window's reset)
+        or None; a nearly spent window pauses the network (short reset) or ends
         its run (long reset), keeping a reserve for the author's own commands.
         """
-        budget = getattr(adapter, "rate_budget", None)
-        left = budget() if callable(budget) else None
+        left = adapter.rate_budget()
         if left is None:
             return
         remaining, reset = left
@@ -689,7 +684,7 @@ def cache_avatars(
     unless the host is one of ``trusted_hosts`` (the configured networks).
     Files no visible comment uses any more are removed.
     """
-    from .networks.webmention import is_private_host
+    from ..networks.webmention import is_private_host
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = conn.execute(

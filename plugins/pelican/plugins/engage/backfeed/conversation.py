@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from .metadata import site_zone
-from .model import NetworkCounts
-from .networks import LABELS
+from ..gate.metadata import site_zone
+from ..model import NetworkCounts
+from ..networks import network_label
 
 if TYPE_CHECKING:
-    from .settings import EngageSettings
+    from ..settings import EngageSettings
 
 AVATAR_FOLDER = "engage-avatars"  # beside the database, and in the built site
 # Networks where a reader can answer in place; elsewhere the link only shows the original.
@@ -228,7 +228,7 @@ class _Nodes:
     def node(self, row: tuple[Any, ...]) -> CommentNode:
         network, own = row[NETWORK], bool(row[OWN])
         if network not in self.labels:
-            label = LABELS.get(network, network)
+            label = network_label(network)
             self.labels[network] = (label, link_text(network, label))
         label, action = self.labels[network]
         author = self.author(row)
@@ -301,7 +301,7 @@ def _load(conn: sqlite3.Connection, settings: EngageSettings | None) -> dict[str
     build = _Nodes(settings)
     hides = None
     if settings is not None and settings.blocklist:
-        from .threads import Moderation
+        from .merge import Moderation
 
         hides = Moderation.load(conn, settings.blocklist).hides
     cursor = conn.cursor()
@@ -365,7 +365,7 @@ def _add_counts(
 ) -> None:
     if likes or reposts or replies:
         conversation = conversations.setdefault(article, Conversation())
-        label = LABELS.get(network, network)
+        label = network_label(network)
         conversation.counts[network] = NetworkCounts(label, likes, reposts, replies)
 
 

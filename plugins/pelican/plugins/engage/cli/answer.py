@@ -10,13 +10,13 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from . import answers, dashboard, site
-from .cli import cli, consoles, json_option, settings_option
-from .connect import adapters_for
-from .errors import ConfigError, EngageError
-from .networks import LABELS
-from .settings import EngageSettings, parse_duration
-from .store import Store
+from .. import site
+from ..answering import answers, dashboard
+from ..errors import ConfigError, EngageError
+from ..networks import build_adapters, network_label
+from ..settings import EngageSettings, parse_duration
+from ..store import Store
+from .common import consoles, json_option, settings_option
 
 DASHBOARD_NAME = "engage-dashboard.html"
 EDITOR_MARKER = "# Everything from this line down is ignored."
@@ -35,7 +35,7 @@ def _period(value: str) -> timedelta:
         ) from None
 
 
-@cli.command()
+@click.command()
 @settings_option()
 @json_option
 def inbox(settings_file: Path, as_json: bool) -> None:
@@ -71,7 +71,7 @@ def inbox(settings_file: Path, as_json: bool) -> None:
             table.add_row(
                 Text(w.id, style="bold"),
                 dashboard.duration(w.age_seconds),
-                f"{LABELS.get(w.network, w.network)}\n{w.article}",
+                f"{network_label(w.network)}\n{w.article}",
                 w.author,
                 w.text,
             )
@@ -92,7 +92,7 @@ def _from_editor(row: object) -> str:
     return edited.split(EDITOR_MARKER)[0].strip()
 
 
-@cli.command()
+@click.command()
 @settings_option("publishconf.py")
 @click.argument("comment_id")
 @click.argument("text", required=False)
@@ -121,19 +121,21 @@ def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
                 f"{network} is not in ENGAGE_NETWORKS, so its comments cannot be answered"
             )
         answer = text if text is not None else _from_editor(row)
-        adapters = adapters_for(engage, store, names={network: None})
+        adapters = build_adapters(
+            engage.networks, state_dir=engage.state_dir, meter=store, names=[network]
+        )
         try:
             sent = answers.reply(store, adapters[network], comment_id, answer, author=engage.author)
         finally:
             adapters[network].close()
-    label = LABELS.get(network, network)
+    label = network_label(network)
     if sent.already:
         out.print(f"That answer was already posted on {label}: {sent.ref.url}", soft_wrap=True)
     else:
         out.print(f"Answered on {label}: {sent.ref.url or sent.ref.id}", soft_wrap=True)
 
 
-@cli.command()
+@click.command()
 @settings_option()
 @json_option
 @click.option(
@@ -165,7 +167,7 @@ def stats(settings_file: Path, as_json: bool, period: str) -> None:
     for name, rate in rows:
         data = rate.as_json()
         table.add_row(
-            "All networks" if name == "overall" else LABELS.get(name, name),
+            "All networks" if name == "overall" else network_label(name),
             str(rate.comments),
             str(rate.answered),
             "–" if rate.response_rate is None else f"{rate.response_rate:.0%}",

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import AuthFailed, ConfigError, NetworkError, NotFound, RateLimited, Transient
+from .errors import AuthFailed, ConfigError, NetworkError, NotFound, RateLimited, Transient
 
 USER_AGENT = "pelican-engage/0.1 (+https://github.com/pelican-engage)"
 MAX_MESSAGE = 300

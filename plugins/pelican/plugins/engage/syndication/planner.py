@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from ..errors import MetadataError
+from ..gate.record import PostRecord
+from ..networks.base import URL_RE
 from . import compose
-from .errors import MetadataError
 from .ledger import CANCELLED, QUEUED, SKIPPED, Entry, Ledger
-from .model import PostRecord
-from .networks.base import URL_RE
 
 # Networks that only read (the comment feed) never get a queue entry.
 READ_ONLY = frozenset({"feed"})

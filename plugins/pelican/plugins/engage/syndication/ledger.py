@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .networks.base import RemoteRef
-from .store import Store, now_iso
+from ..model import now_iso
+from ..networks.base import RemoteRef
+from ..store import Store
 
 QUEUED, PENDING, SCHEDULED, POSTED = "queued", "pending", "scheduled", "posted"
 SKIPPED, CANCELLED = "skipped", "cancelled"

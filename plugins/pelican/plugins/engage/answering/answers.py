@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import EngageError, NotFound, Unsupported
-from .networks import LABELS
-from .networks.base import Adapter, OutgoingPost, RemoteRef
-from .sanitize import excerpt
-from .store import Store, now_iso
-from .threads import comment_id, iso
+from ..backfeed.merge import comment_id, iso
+from ..backfeed.sanitize import excerpt
+from ..errors import EngageError, NotFound, Unsupported
+from ..model import now_iso
+from ..networks import network_label
+from ..networks.base import Adapter, OutgoingPost, RemoteRef
+from ..store import Store
 
 # Someone else's visible reply; the answered test is a direct child by the author.
 WAITING_SQL = """
@@ -164,7 +165,7 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = 
         ref = adapter.reply(target, text, key, created_at=created)
     except NotFound:
         raise EngageError(
-            f"the comment {cid} is gone from {LABELS.get(network, network)}; nothing was sent"
+            f"the comment {cid} is gone from {network_label(network)}; nothing was sent"
         ) from None
     _record(store, row, key, text, ref, author)
     return Sent(ref)

@@ -34,11 +34,11 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .errors import EngageError
-from .ledger import Ledger
-from .networks.base import Counts, RemoteComment, ThreadSnapshot
+from ..errors import EngageError
+from ..networks.base import Counts, RemoteComment, ThreadSnapshot
+from ..store import Store
+from ..syndication.ledger import Ledger
 from .sanitize import clean_html, one_line, web_url
-from .store import Store
 
 MISSING_LIMIT = 2  # successful complete reads in a row without a comment before it goes
 EDITS_UNREPORTED = frozenset({"bluesky", "facebook", "webmention"})

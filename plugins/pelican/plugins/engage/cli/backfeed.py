@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from . import backfeed, site
-from .cli import cli, consoles, json_option, settings_option
-from .cli_syndicate import run_deploy
-from .errors import EngageError
-from .networks import LABELS
-from .settings import EngageSettings
-from .store import Store
-from .threads import Threads
+from .. import site
+from ..backfeed import engine as backfeed
+from ..backfeed.merge import Threads
+from ..errors import EngageError
+from ..networks import network_label
+from ..settings import EngageSettings
+from ..store import Store
+from .common import consoles, json_option, settings_option
 
 EXIT_INCOMPLETE = 3  # some conversations could not be read: run again later
 
@@ -29,7 +29,7 @@ class UnknownArticle(EngageError):
     """`--article` names no published article."""
 
 
-@cli.command()
+@click.command()
 @settings_option("publishconf.py")
 @click.option("--article", "slug", metavar="SLUG", help="Sync this article only, due or not.")
 @click.option(
@@ -84,7 +84,7 @@ def sync(
         err.print("Rebuilding the site with the new conversation …")
         site.build_site(pelican_settings)
         if settings.deploy:
-            run_deploy(settings.deploy, settings.base_dir, err)
+            site.run_deploy(settings.deploy, settings.base_dir, err)
     if not report.ok:
         sys.exit(EXIT_INCOMPLETE)
 
@@ -108,7 +108,7 @@ def _add_tasks(progress: Progress, tasks: dict[str, TaskID], plan: backfeed.Plan
         network = job.target.key.network
         due[network] = due.get(network, 0) + 1
     for network, count in sorted(due.items()):
-        tasks[network] = progress.add_task(f"Reading {LABELS.get(network, network)}", total=count)
+        tasks[network] = progress.add_task(f"Reading {network_label(network)}", total=count)
 
 
 def _finish(report: backfeed.SyncReport, out: Console, as_json: bool) -> None:
@@ -121,7 +121,7 @@ def _finish(report: backfeed.SyncReport, out: Console, as_json: bool) -> None:
             table.add_column(column, justify="left" if column == "network" else "right")
         for name, n in sorted(report.networks.items()):
             table.add_row(
-                LABELS.get(name, name),
+                network_label(name),
                 f"{n.fetched}/{n.due}",
                 str(n.new),
                 str(n.updated),
@@ -131,7 +131,7 @@ def _finish(report: backfeed.SyncReport, out: Console, as_json: bool) -> None:
             )
         out.print(table)
     for name, n in sorted(report.networks.items()):
-        label = LABELS.get(name, name)
+        label = network_label(name)
         if n.stopped:
             out.print(f"[yellow]{label}: stopped for this run: {n.stopped}[/]", soft_wrap=True)
         for message in n.messages:
@@ -150,7 +150,7 @@ def _finish(report: backfeed.SyncReport, out: Console, as_json: bool) -> None:
         out.print("Nothing new.")
 
 
-@cli.command()
+@click.command()
 @settings_option()
 @click.argument("comment_id")
 @click.option("--author", is_flag=True, help="Also hide everything this comment's author writes.")
@@ -176,5 +176,5 @@ def hide(settings_file: Path, comment_id: str, author: bool) -> None:
     who = f"{row['author_name']} ({row['author_handle']})" if row["author_handle"] else "its author"
     out.print(f"Hidden {comment_id} by {who}", soft_wrap=True)
     if author:
-        out.print(f"Blocked {who} on {LABELS.get(row['network'], row['network'])}.")
+        out.print(f"Blocked {who} on {network_label(row['network'])}.")
     out.print(f"{hidden} comments newly hidden; rebuild the site to take them off the page.")

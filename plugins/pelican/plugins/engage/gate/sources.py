@@ -20,8 +20,7 @@ import feedparser
 import httpx
 from bs4 import BeautifulSoup
 
-from .gate import SourceText
-from .store import now_iso
+from ..model import SourceText, now_iso
 
 USER_AGENT = "pelican-engage/0.1 (commentary check)"
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")

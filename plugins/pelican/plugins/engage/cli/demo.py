@@ -20,12 +20,13 @@ from typing import Any
 
 from rich.console import Console
 
-from . import answers, site
-from .cli import cli
-from .errors import EngageError
-from .sandbox import start_all
-from .sandbox.base import StandIn
-from .store import Store
+from .. import site
+from ..answering import answers
+from ..errors import EngageError
+from ..sandbox import start_all
+from ..sandbox.base import StandIn
+from ..store import Store
+from . import cli
 
 NETWORKS = ("mastodon", "bluesky", "x", "facebook")
 WORK_FOLDER = ".engage-demo"

@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import BudgetExceeded, StoreError
-from .gate import SourceText
+from ..errors import BudgetExceeded, StoreError
+from ..model import SourceText, now_iso
 
 APPLICATION_ID = 0x656E6761  # "enga": marks a database as ours
 
@@ -145,10 +145,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -317,7 +313,7 @@ class Store:
     # -- daily usage (the X spending guard) ------------------------------------------
     def spend(self, network: str, kind: str, limit: int | None) -> None:
         """A persistent UsageMeter: refuse past ``limit`` calls of ``kind`` today (UTC)."""
-        day = date.today().isoformat()
+        day = datetime.now(UTC).date().isoformat()
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT count FROM usage WHERE network=? AND kind=? AND day=?", (network, kind, day)

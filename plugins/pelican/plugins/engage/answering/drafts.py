@@ -28,9 +28,9 @@ from urllib.parse import quote, unquote, urlsplit
 import feedparser
 import httpx
 
-from .errors import EngageError
-from .metadata import is_url
-from .sources import MAX_BYTES, html_to_text, redact
+from ..errors import EngageError
+from ..gate.metadata import is_url
+from ..gate.sources import MAX_BYTES, html_to_text, redact
 
 USER_AGENT = "pelican-engage/0.1 (draft from feed)"
 MAX_QUOTE_WORDS = 30  # well under what would make a post "mostly quoted" once the take is in

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import MetadataError
+from ..errors import MetadataError
+from ..networks.registry import NAMES as NETWORK_NAMES
 
-NETWORK_NAMES = ("mastodon", "bluesky", "x", "facebook", "webmention", "feed")
 OFFSET_RE = re.compile(r"^\+((?:\d+[dhm])+)\s+(.+)$", re.IGNORECASE)
 OFFSET_PART_RE = re.compile(r"(\d+)([dhm])", re.IGNORECASE)
 DATETIME_RE = re.compile(

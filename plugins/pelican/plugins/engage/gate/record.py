@@ -1,0 +1,74 @@
+"""One article as the commands and templates see it, with its gate verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from ..model import NetworkCounts, Syndication
+from .commentary import PostAnalysis
+from .metadata import PostMeta
+from .rules import PostInput, Reason, SiteVerdicts, Verdict
+
+
+@dataclass
+class EngageInfo:
+    """Attached to every article by the plugin; all fields are safe to render.
+
+    ``eligible`` and ``reasons`` are computed when a template first reads them.
+    """
+
+    record: PostRecord
+    candidate: bool
+    commentary: Markup
+    commentary_words: int
+    show_gate: bool = False
+    syndications: list[Syndication] = field(default_factory=list)
+    comments: list[Any] = field(default_factory=list)  # a tree of comment nodes
+    counts: dict[str, NetworkCounts] = field(default_factory=dict)
+
+    @property
+    def eligible(self) -> bool:
+        return self.record.verdict.eligible
+
+    @property
+    def reasons(self) -> list[Reason]:
+        return list(self.record.verdict.reasons)
+
+
+@dataclass
+class PostRecord:
+    """One article as the commands see it after a build or a read of the site."""
+
+    source_path: str  # relative to the site folder
+    slug: str
+    title: str
+    url: str  # absolute, from SITEURL
+    date: Any
+    status: str
+    kind: str  # "article" or "page"
+    meta: PostMeta
+    candidate: bool
+    post_input: PostInput
+    verdicts: SiteVerdicts  # shared by the site's posts
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.verdicts[self.source_path]
+
+    @property
+    def analysis(self) -> PostAnalysis:
+        return self.verdicts.analysis(self.source_path)
+
+    def check_json(self) -> dict[str, Any]:
+        return {
+            "source_path": self.source_path,
+            "slug": self.slug,
+            "title": self.title,
+            "candidate": self.candidate,
+            "eligible": self.verdict.eligible,
+            "commentary_words": self.verdict.commentary_words,
+            "reasons": [r.as_dict() for r in self.verdict.reasons],
+        }
