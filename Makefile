@@ -4,16 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: publish test pytest lint format bench clean-venv
+.PHONY: publish test pytest lint format bench screenshots clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	@# compat mode writes a plain .pth path: Pelican's namespace discovery then finds
-	@# pelican.plugins.engage in this checkout (pelican extends its __path__ from sys.path).
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
-		--config-settings editable_mode=compat -e .
+	@# The editable install is a plain .pth path (pdm-backend): Pelican's namespace discovery
+	@# finds pelican.plugins.engage in this checkout, as pelican extends its __path__ from sys.path.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 ## Build the demo site, print the gate report and the posting plan (a dry run unless networks are configured).
@@ -40,6 +39,11 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gate_build.py
 	$(BIN)/python benchmarks/sync.py
+
+## The README's screenshots, taken by the browser tests (which write only to build/).
+screenshots: $(STAMP)
+	ENGAGE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -m browser
+	cp build/screenshots/*.png docs/
 
 clean-venv:
 	rm -rf $(VENV)

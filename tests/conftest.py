@@ -2,7 +2,8 @@
 
 Tests never reach beyond this machine: pytest-socket (see pyproject addopts)
 refuses connections to anything but loopback, and the resolver guard below
-refuses to look up any other name, so not even a DNS query leaves.
+refuses to look up any other name, so not even a DNS query leaves. Python
+subprocesses get the same fence from tests/loopback_guard/sitecustomize.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_proxy, None)
+
+# Subprocesses (engage, invoke, python -c) load tests/loopback_guard/sitecustomize.py first:
+# the same fence as this process, without pytest-socket.
+GUARD = REPO / "tests" / "loopback_guard"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(GUARD), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 _real_getaddrinfo = socket.getaddrinfo
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "", None}
@@ -68,3 +76,25 @@ def demo_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.chdir(site)
     monkeypatch.syspath_prepend(str(site))
     yield site
+
+
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every time.sleep() of the test's own thread (not a stand-in's server threads).
+
+    For "did not wait on the rate limit" checks without reading a clock.
+    """
+    import threading
+    import time
+
+    durations: list[float] = []
+    real_sleep = time.sleep
+    caller = threading.current_thread()
+
+    def recording_sleep(seconds: float) -> None:
+        if threading.current_thread() is caller:
+            durations.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", recording_sleep)
+    return durations
