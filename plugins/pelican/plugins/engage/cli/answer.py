@@ -47,6 +47,7 @@ def inbox(settings_file: Path, as_json: bool) -> None:
 
     Example:
 
+    \b
         engage inbox
         engage reply mastodon:113400000000000123 "Thanks, fixed!"
     """
@@ -105,6 +106,7 @@ def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
 
     Example:
 
+    \b
         engage reply bluesky:at://did:plc:abc/app.bsky.feed.post/3k2 "Good point, thanks!"
     """
     out, _ = consoles()
@@ -150,6 +152,7 @@ def stats(settings_file: Path, as_json: bool, period: str) -> None:
 
     Example:
 
+    \b
         engage stats --period 30d --json
     """
     out, _ = consoles(as_json)

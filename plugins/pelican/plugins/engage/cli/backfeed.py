@@ -55,6 +55,7 @@ def sync(
 
     Example:
 
+    \b
         engage sync --rebuild
         engage sync --article my-post --json | jq '.networks.mastodon'
     """
@@ -163,6 +164,7 @@ def hide(settings_file: Path, comment_id: str, author: bool) -> None:
 
     Example:
 
+    \b
         engage hide mastodon:113400000000000042 --author
     """
     out, _ = consoles()

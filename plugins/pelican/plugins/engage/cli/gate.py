@@ -24,6 +24,7 @@ def check(settings_file: Path, as_json: bool, refresh_sources: bool) -> None:
 
     Example:
 
+    \b
         engage check --json | jq '.articles[] | select(.eligible | not)'
     """
     out, err = consoles(as_json)

@@ -23,6 +23,7 @@ def sandbox(latency: float) -> None:
 
     Example:
 
+    \b
         engage sandbox
     """
     from ..sandbox import start_all

@@ -79,6 +79,7 @@ def plan(settings_file: Path, as_json: bool, backfill: bool) -> None:
 
     Example:
 
+    \b
         engage plan --json | jq '.[] | select(.state == "new")'
     """
     out, err = consoles(as_json)
@@ -169,6 +170,7 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
 
     Example:
 
+    \b
         engage publish -s publishconf.py --dry-run
     """
     out, err = consoles()
@@ -257,6 +259,7 @@ def syndicate(settings_file: Path) -> None:
 
     Example:
 
+    \b
         */10 * * * *  cd ~/blog && .venv/bin/engage syndicate -s publishconf.py
     """
     out, _ = consoles()
