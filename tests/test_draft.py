@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from sitebuilder import TAKE, write_settings
 
 from pelican.plugins.engage.answering import drafts
 from pelican.plugins.engage.cli import cli
+from pelican.plugins.engage.http_client import USER_AGENT
 from pelican.plugins.engage.sandbox.base import Request, Response, StandIn, route
 
 ARTICLE = [
@@ -168,7 +171,7 @@ def test_list_shows_the_entries_and_writes_nothing(server: FeedSite, blog: Path)
     assert re.search(r"1 │ 2026-11-02 │ Feeds are back +│ Jane Doe", result.stdout)
     assert re.search(r"2 │ 2026-10-19 │ Make a blogroll +│ Jane Doe", result.stdout)
     assert list((blog / "content").iterdir()) == []
-    assert server.calls("GET", "/rss.xml")[-1].headers["user-agent"] == drafts.USER_AGENT
+    assert server.calls("GET", "/rss.xml")[-1].headers["user-agent"] == USER_AGENT
 
 
 def test_draft_from_an_rss_entry(server: FeedSite, blog: Path) -> None:
@@ -333,6 +336,37 @@ def test_feeds_without_entries_are_one_sentence_errors(
     assert result.exit_code == 2
     assert result.stderr == f"Error: {message.format(url=url)[:-1]}\n"
     assert list((blog / "content").iterdir()) == []
+
+
+def test_feed_faults_are_one_sentence_each(tmp_path: Path) -> None:
+    """Through the one HTTP path: a stalled feed, a redirect loop, a gzip-encoded feed."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/slow.xml":
+            raise httpx.ReadTimeout("stalled", request=request)
+        if request.url.path == "/packed.xml":
+            body = gzip.compress(
+                RSS.format(base="https://blog.example", entity="", article="x").encode()
+            )
+            headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
+            return httpx.Response(200, content=body, headers=headers)
+        return httpx.Response(301, headers={"Location": request.url.path})
+
+    transport = httpx.MockTransport(handler)
+
+    def read(path: str) -> drafts.Feed:
+        url = f"https://blog.example{path}?key=secret"
+        return drafts.read_feed(url, tmp_path, timeout=2, transport=transport)
+
+    with pytest.raises(drafts.DraftError) as caught:
+        read("/slow.xml")
+    assert str(caught.value) == (
+        "the feed https://blog.example/slow.xml did not answer within 2 seconds"
+    )
+    with pytest.raises(drafts.DraftError, match="redirects too many times") as caught:
+        read("/loop.xml")
+    assert "secret" not in str(caught.value)
+    assert [e.title for e in read("/packed.xml").entries] == ["Feeds are back", "Make a blogroll"]
 
 
 def test_unreachable_feed(blog: Path) -> None:

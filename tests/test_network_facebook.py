@@ -344,6 +344,12 @@ def test_error_codes_map_without_a_stand_in() -> None:
     page = {"call_count": 100, "estimated_time_to_regain_access": 7}
     page_usage = answer(403, 4, headers={"X-Page-Usage": json.dumps(page)})
     assert isinstance(page_usage, RateLimited) and page_usage.retry_after == 420.0
+    # Without usage headers: Retry-After in any form (the one parser), else the default.
+    date = "Tue, 01 Dec 2026 10:00:00 GMT"
+    dated = answer(400, 4, headers={"Retry-After": "Tue, 01 Dec 2026 10:02:00 GMT", "Date": date})
+    assert isinstance(dated, RateLimited) and dated.retry_after == 120.0
+    delta = answer(429, 17, headers={"Retry-After": "30"})
+    assert isinstance(delta, RateLimited) and delta.retry_after == 30.0
     assert isinstance(answer(400, 190, 463), AuthFailed)
     assert isinstance(answer(403, 200), AuthFailed)
     assert isinstance(answer(400, 100, 33), NotFound)

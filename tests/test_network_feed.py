@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -179,6 +181,39 @@ def test_timeout_is_transient_and_quick(standin: FeedStandIn, adapter: FeedAdapt
         adapter.fetch_thread(ref(standin.feed_url("post")))
     assert time.monotonic() - started < 2
     assert len(adapter.fetch_thread(ref(standin.feed_url("post"))).comments) == 3
+
+
+def test_a_dripping_feed_hits_the_total_deadline(adapter: FeedAdapter) -> None:
+    """Each byte arrives within the 0.5 s read timeout; the whole read may not take forever."""
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client gave up, as it should
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(Transient, match=r"took longer than 1\.5 s"):
+            adapter.fetch_thread(ref(f"http://127.0.0.1:{server.server_address[1]}/rss/post"))
+        assert time.monotonic() - started < 3
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])

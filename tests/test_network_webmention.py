@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.utils import formatdate
 
 import pytest
 
@@ -17,13 +18,11 @@ from pelican.plugins.engage.errors import (
     Transient,
     Unsupported,
 )
+from pelican.plugins.engage.http_client import is_private_host
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
-from pelican.plugins.engage.networks.webmention import (
-    WebmentionAdapter,
-    is_private_host,
-    parse_link_header,
-)
+from pelican.plugins.engage.networks.webmention import WebmentionAdapter, parse_link_header
+from pelican.plugins.engage.sandbox.base import Response
 from pelican.plugins.engage.sandbox.webmention import PAGES, WebmentionStandIn
 
 TOKEN = "wmTOKENsecret-5a7b9c"
@@ -227,6 +226,23 @@ def test_rate_limit_carries_retry_after(
     with pytest.raises(RateLimited, match="rate_limit_exceeded") as caught:
         adapter.fetch_thread(ARTICLE_REF)
     assert caught.value.retry_after == 45.0
+
+
+def test_retry_after_as_an_http_date(
+    standin: WebmentionStandIn, adapter: WebmentionAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read by the one parser in http_client, against the server's Date header."""
+
+    def dated(retry_after: float) -> Response:
+        response = WebmentionStandIn.rate_limited(standin, retry_after)
+        response.headers["Retry-After"] = formatdate(time.time() + retry_after, usegmt=True)
+        return response
+
+    monkeypatch.setattr(standin, "rate_limited", dated)
+    standin.fail_next(1, "429", retry_after=120)
+    with pytest.raises(RateLimited) as caught:
+        adapter.fetch_thread(ARTICLE_REF)
+    assert caught.value.retry_after is not None and 118 <= caught.value.retry_after <= 121
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])

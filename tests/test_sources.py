@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pelican.plugins.engage.gate.sources import (
+    MAX_BYTES,
     SourceFetcher,
     SourceRequest,
     html_to_text,
@@ -143,6 +146,29 @@ def test_unreachable_and_unresolvable_hosts(fetcher: SourceFetcher) -> None:
     assert refused.source.error == "connection failed"
     unknown = fetcher.fetch(SourceRequest("https://intranet.example.invalid/handbook"))
     assert unknown.source.error == "connection failed"
+
+
+def test_pages_go_through_the_one_http_path(tmp_path: Path) -> None:
+    """A huge page is read up to MAX_BYTES; a redirect loop and a compressed page."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/huge":
+            page = f"<article><p>{ARTICLE_TEXT}</p>".encode() + b"x" * (MAX_BYTES * 2)
+            return httpx.Response(200, content=page, headers={"Content-Type": "text/html"})
+        if request.url.path == "/gzip":
+            body = gzip.compress(f"<main>{ARTICLE_TEXT}</main>".encode())
+            headers = {"Content-Type": "text/html", "Content-Encoding": "gzip"}
+            return httpx.Response(200, content=body, headers=headers)
+        return httpx.Response(302, headers={"Location": request.url.path})
+
+    with SourceFetcher(tmp_path, transport=httpx.MockTransport(handler)) as fetcher:
+        huge = fetcher.fetch(SourceRequest("https://news.example/huge"))
+        assert huge.source.ok and ARTICLE_TEXT in huge.source.text
+        assert len(huge.source.text) <= MAX_BYTES
+        packed = fetcher.fetch(SourceRequest("https://news.example/gzip"))
+        assert packed.source.ok and packed.source.text == ARTICLE_TEXT
+        loop = fetcher.fetch(SourceRequest("https://news.example/loop"))
+        assert loop.source.error == "too many redirects"
 
 
 def test_saved_copy_relative_to_the_site(tmp_path: Path, fetcher: SourceFetcher) -> None:

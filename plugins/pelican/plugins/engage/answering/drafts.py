@@ -1,10 +1,11 @@
 """Start a post from someone else's article: read a feed, write a draft to comment on it.
 
-`engage draft --from-feed URL` reads an RSS or Atom feed (httpx, or a local
-file) with feedparser and lists its entries. For the one chosen it writes a
-Markdown post whose metadata names the article (``Source``) and the feed
-(``Source_Feed``, so `engage check` compares the take with the entry's text),
-followed by a link, a short attributed quote and an empty commentary section.
+`engage draft --from-feed URL` reads an RSS or Atom feed (through the one HTTP
+path, ``http_client``, or from a local file) with feedparser and lists its
+entries. For the one chosen it writes a Markdown post whose metadata names
+the article (``Source``) and the feed (``Source_Feed``, so `engage check`
+compares the take with the entry's text), followed by a link, a short
+attributed quote and an empty commentary section.
 The draft is ``Status: draft``: it cannot go live or be cross-posted by
 accident, and the gate holds it back until the author has written their take.
 
@@ -30,9 +31,9 @@ import httpx
 
 from ..errors import EngageError
 from ..gate.metadata import is_url
-from ..gate.sources import MAX_BYTES, html_to_text, redact
+from ..gate.sources import MAX_BYTES, html_to_text
+from ..http_client import TIMED_OUT, TOO_MANY_REDIRECTS, Fault, HttpSession, Limits, where
 
-USER_AGENT = "pelican-engage/0.1 (draft from feed)"
 MAX_QUOTE_WORDS = 30  # well under what would make a post "mostly quoted" once the take is in
 MIN_QUOTE_WORDS = 12  # a very short first sentence takes the next one along
 MAX_SLUG_CHARS = 60
@@ -113,7 +114,7 @@ def read_feed(
     base_dir: Path,
     *,
     timeout: float = 10.0,
-    client: httpx.Client | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Feed:
     """Fetch and parse the feed at ``location`` (see :func:`feed_location`)."""
     url, path = feed_location(location, base_dir)
@@ -123,31 +124,24 @@ def read_feed(
         except OSError as exc:
             raise DraftError(f"cannot read the feed file {path}: {exc.strerror}") from None
         return parse_feed(body, url)
-    own = client is None
-    client = client or httpx.Client(
-        timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-    )
+    limits = Limits(timeout=timeout, max_bytes=MAX_BYTES)
+    with HttpSession("draft", limits=limits, transport=transport) as http:
+        answer = http.fetch("GET", url, follow_redirects=True, truncate=True)
     shown = _shown(url)
-    try:
-        response = client.get(url)
-    except httpx.TimeoutException:
-        raise DraftError(f"the feed {shown} did not answer within {timeout:g} seconds") from None
-    except httpx.TooManyRedirects:
-        raise DraftError(f"the feed {shown} redirects too many times") from None
-    except httpx.HTTPError as exc:
-        why = "connection failed" if isinstance(exc, httpx.ConnectError) else type(exc).__name__
-        raise DraftError(f"could not reach the feed {shown} ({why})") from None
-    finally:
-        if own:
-            client.close()
-    if response.status_code >= 400:
-        raise DraftError(f"the feed {shown} answered HTTP {response.status_code}")
+    if isinstance(answer, Fault):
+        if answer.reason == TIMED_OUT:
+            raise DraftError(f"the feed {shown} did not answer within {timeout:g} seconds")
+        if answer.reason == TOO_MANY_REDIRECTS:
+            raise DraftError(f"the feed {shown} redirects too many times")
+        raise DraftError(f"could not reach the feed {shown} ({answer.reason})")
+    if answer.status_code >= 400:
+        raise DraftError(f"the feed {shown} answered HTTP {answer.status_code}")
     headers = {
-        "content-type": response.headers.get("content-type", ""),
+        "content-type": answer.headers.get("content-type", ""),
         # Relative entry links resolve against where the feed really is (after redirects).
-        "content-location": str(response.url),
+        "content-location": str(answer.url),
     }
-    return parse_feed(response.content[:MAX_BYTES], url, headers)
+    return parse_feed(answer.content, url, headers)
 
 
 def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> Feed:
@@ -202,7 +196,12 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
 
 def _shown(url: str) -> str:
     """A feed URL for messages: without an http(s) query string (it may carry a token)."""
-    return redact(url) if url.startswith(("http:", "https:")) else url
+    if not url.startswith(("http:", "https:")):
+        return url
+    try:
+        return where(url)
+    except httpx.InvalidURL:
+        return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _short(problem: Any) -> str:

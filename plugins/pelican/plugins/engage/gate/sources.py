@@ -3,9 +3,10 @@
 Called only by commands (`engage check`), never by the Pelican build. A
 ``Source_Feed`` is read with feedparser and the entry whose link is the
 post's ``Source`` gives the text (full content preferred; a summary alone
-sends us to the page). Otherwise the page is fetched with httpx and its main
-text extracted. ``file:`` URLs (relative to the site folder) let an author
-keep a saved copy of a source that is paywalled or gone.
+sends us to the page). Otherwise the page is fetched through the one HTTP
+path (``http_client``) and its main text extracted; of a page longer than
+``MAX_BYTES`` only the start is read. ``file:`` URLs (relative to the site folder)
+let an author keep a saved copy of a source that is paywalled or gone.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import feedparser
 import httpx
 from bs4 import BeautifulSoup
 
+from ..errors import SourceError
+from ..http_client import Fault, HttpSession, Limits
 from ..model import SourceText, now_iso
 
-USER_AGENT = "pelican-engage/0.1 (commentary check)"
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
 MAX_BYTES = 5_000_000
 
@@ -37,10 +39,6 @@ class SourceRequest:
 class Fetched:
     source: SourceText
     via: str | None  # "feed", "feed+page", "page"
-
-
-class _Unreachable(Exception):
-    pass
 
 
 def html_to_text(html: str) -> str:
@@ -66,18 +64,28 @@ def same_article(a: str, b: str) -> bool:
 
 class SourceFetcher:
     def __init__(
-        self, base_dir: Path, *, timeout: float = 10.0, client: httpx.Client | None = None
+        self,
+        base_dir: Path,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
     ):
         self.base_dir = base_dir
-        self.client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        self.http = HttpSession(
+            "source", limits=Limits(timeout=timeout, max_bytes=MAX_BYTES), transport=transport
         )
 
     def close(self) -> None:
-        self.client.close()
+        self.http.close()
+
+    def __enter__(self) -> SourceFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _read(self, url: str) -> tuple[bytes, str]:
-        """The bytes at ``url`` and their content type."""
+        """The bytes at ``url`` and their content type; SourceError says why there are none."""
         parts = urlsplit(url)
         if parts.scheme == "file":
             path = Path(unquote(parts.path))
@@ -89,23 +97,20 @@ class SourceFetcher:
                     ".atom",
                 } else "text/html"
             except OSError as exc:
-                raise _Unreachable(f"cannot read {path}: {exc.strerror}") from None
-        try:
-            response = self.client.get(url)
-        except httpx.TimeoutException:
-            raise _Unreachable("timed out") from None
-        except httpx.HTTPError as exc:
-            raise _Unreachable(_describe(exc)) from None
-        if response.status_code >= 400:
-            raise _Unreachable(f"HTTP {response.status_code}")
-        return response.content[:MAX_BYTES], response.headers.get("content-type", "")
+                raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+        answer = self.http.fetch("GET", url, follow_redirects=True, truncate=True)
+        if isinstance(answer, Fault):
+            raise SourceError(answer.reason)
+        if answer.status_code >= 400:
+            raise SourceError(f"HTTP {answer.status_code}")
+        return answer.content, answer.headers.get("content-type", "")
 
     def _page_text(self, url: str) -> str:
         body, ctype = self._read(url)
         decoded = body.decode("utf-8", "replace")
         text = decoded if ctype.startswith("text/plain") else html_to_text(decoded)
         if not text.strip():
-            raise _Unreachable("the page has no text")
+            raise SourceError("the page has no text")
         return text
 
     def _feed_text(self, url: str, feed_url: str) -> tuple[str | None, str]:
@@ -138,7 +143,7 @@ class SourceFetcher:
             text = self._page_text(request.url)
             via = "feed+page" if request.feed_url else "page"
             return Fetched(SourceText(request.url, True, text, None, now_iso()), via)
-        except _Unreachable as exc:
+        except SourceError as exc:
             notes.append(str(exc))
         return Fetched(SourceText(request.url, False, "", "; ".join(notes), now_iso()), None)
 
@@ -156,18 +161,3 @@ class SourceFetcher:
                 if progress:
                     progress(fetched)
         return results
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    """A short reason without the URL's query string (it may carry a token)."""
-    name = type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        return "connection failed"
-    if isinstance(exc, httpx.TooManyRedirects):
-        return "too many redirects"
-    return name
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

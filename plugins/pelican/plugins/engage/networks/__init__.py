@@ -1,6 +1,7 @@
 """One adapter module per network, and the registry that declares them all."""
 
-from .registry import NAMES, NETWORKS, NetworkSpec, adapter_class, build_adapter, build_adapters
+from .factory import adapter_class, build_adapter, build_adapters
+from .registry import NAMES, NETWORKS, NetworkSpec
 from .registry import label as network_label
 
 __all__ = [

@@ -33,7 +33,7 @@ from ..errors import (
     RateLimited,
     Transient,
 )
-from ..http_client import HttpSession, int_option, json_or_none, retry_after_header, text_to_html
+from ..http_client import HttpSession, Limits, int_option, json_or_none, retry_after, text_to_html
 from .base import (
     URL_RE,
     Adapter,
@@ -217,7 +217,7 @@ class FacebookAdapter(Adapter):
             (token,) = self.ctx.credential(self.name, "FACEBOOK_PAGE_ACCESS_TOKEN")
             self._session = HttpSession(
                 self.name,
-                timeout=self.timeout,
+                limits=Limits(timeout=self.timeout),
                 base_url=self.base_url + "/",
                 headers={"Authorization": f"Bearer {token}"},
                 error_text=graph_error_text,
@@ -290,7 +290,7 @@ def classify_graph_error(
         return None
     subcode = error.get("error_subcode")
     if code in RATE_LIMIT_CODES or code in BUSINESS_RATE_LIMIT_CODES:
-        wait = usage_retry_after(response) or retry_after_header(response) or DEFAULT_RETRY_AFTER
+        wait = usage_retry_after(response) or retry_after(response.headers) or DEFAULT_RETRY_AFTER
         return RateLimited(network, message, wait)
     if code in AUTH_CODES or code in PERMISSION_CODES:
         return AuthFailed(network, message)

@@ -1,8 +1,9 @@
 """Comment feeds: read an RSS or Atom feed of comments (a post's ``Comments_Feed``) as a flat list.
 
 Pitfalls. feedparser can fetch URLs itself, but without a timeout we control
-and, given a string, it may even read a local file, so httpx fetches the feed
-and feedparser only parses the bytes (wrapped in a stream) with the response's
+and, given a string, it may even read a local file, so the one HTTP path
+(``http_client``: timeouts, size cap, redirects) fetches the feed and
+feedparser only parses the bytes (wrapped in a stream) with the response's
 headers for the encoding and the final URL for relative links. feedparser
 flags anything imperfect as ``bozo`` yet still recovers entries with its lax
 parser: a bozo feed that yields entries is used (with a warning); one that
@@ -30,7 +31,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..errors import ConfigError, Transient, Unsupported
-from ..http_client import HttpSession, int_option, text_to_html, where
+from ..http_client import HttpSession, Limits, int_option, text_to_html, where
 from .base import (
     Adapter,
     AdapterContext,
@@ -145,9 +146,8 @@ class FeedAdapter(Adapter):
     # -- plumbing -------------------------------------------------------------
     def _http(self) -> HttpSession:
         if self._session is None:
-            self._session = HttpSession(
-                self.name, timeout=self.timeout, max_redirects=self.max_redirects
-            )
+            limits = Limits(timeout=self.timeout, max_redirects=self.max_redirects)
+            self._session = HttpSession(self.name, limits=limits)
         return self._session
 
     def close(self) -> None:

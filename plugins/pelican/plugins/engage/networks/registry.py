@@ -2,23 +2,15 @@
 
 The command line, the planner, the settings check, the templates and the README
 all read this table; nothing else lists network names. Adapter classes are named
-as ``module:Class`` and imported on first use, so the gate (which reads this table
-to check ``Syndicate`` metadata) never loads a network SDK.
+as ``module:Class`` and imported on first use by ``factory.py``, so the gate
+(which reads this table to check ``Syndicate`` metadata) never loads a network SDK.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from .base import Adapter, UsageMeter
 
 
 @dataclass(frozen=True)
@@ -112,36 +104,3 @@ def label(name: str) -> str:
     """The network's name for sentences; unknown names are shown as they are."""
     found = NETWORKS.get(name)
     return found.label if found else name
-
-
-def adapter_class(name: str) -> type[Adapter]:
-    module_name, _, class_name = spec(name).adapter.partition(":")
-    module = importlib.import_module(f"{__package__}.{module_name}")
-    cls: type[Adapter] = getattr(module, class_name)
-    return cls
-
-
-def build_adapter(name: str, options: Mapping[str, Any], ctx: Any) -> Adapter:
-    """The adapter for ``name`` configured with its ENGAGE_NETWORKS options."""
-    return adapter_class(name)(options, ctx)
-
-
-def build_adapters(
-    networks: Mapping[str, Mapping[str, Any]],
-    *,
-    state_dir: Path,
-    meter: UsageMeter | None = None,
-    names: Iterable[str] | None = None,
-) -> dict[str, Adapter]:
-    """One adapter per configured network (or the subset ``names``).
-
-    Credentials come from the environment only; ``meter`` (the store, in the
-    commands) counts billable calls per UTC day.
-    """
-    from .base import AdapterContext
-
-    ctx = AdapterContext(env=dict(os.environ), state_dir=state_dir)
-    if meter is not None:
-        ctx.meter = meter
-    wanted = list(networks) if names is None else list(dict.fromkeys(names))
-    return {name: build_adapter(name, networks[name], ctx) for name in wanted}

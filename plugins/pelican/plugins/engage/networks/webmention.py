@@ -19,16 +19,15 @@ first ``Link`` header with ``rel="webmention"``, then the first ``<link>`` or
 the final URL after redirects (an empty href is the target itself); any 2xx
 answer means accepted, and a 201/202 ``Location`` is the status URL.
 ``allow_private`` (default True for now) can refuse loopback and private
-addresses, which a production sender should do against request forgery.
+addresses on every hop, which a production sender should do against request
+forgery. All requests go through the one HTTP path (``http_client``).
 """
 
 from __future__ import annotations
 
 import html
-import ipaddress
 import logging
 import re
-import socket
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -38,7 +37,7 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ..errors import Transient, Unsupported
-from ..http_client import HttpSession, int_option, text_to_html, where
+from ..http_client import HttpSession, Limits, int_option, text_to_html, where
 from .base import (
     Adapter,
     AdapterContext,
@@ -222,7 +221,7 @@ class WebmentionAdapter(Adapter):
         if self._api is None:
             self._api = HttpSession(
                 self.name,
-                timeout=self.timeout,
+                limits=Limits(timeout=self.timeout),
                 base_url=self.base_url,
                 headers={"Accept": "application/json"},
                 secrets=[self.ctx.env.get("WEBMENTIONIO_TOKEN", "")],
@@ -234,21 +233,10 @@ class WebmentionAdapter(Adapter):
         if self._web is None:
             self._web = HttpSession(
                 self.name,
-                timeout=self.timeout,
-                max_redirects=self.max_redirects,
-                on_request=None if self.allow_private else self._refuse_private,
+                limits=Limits(timeout=self.timeout, max_redirects=self.max_redirects),
+                refuse_private=not self.allow_private,
             )
         return self._web
-
-    def _refuse_private(self, request: httpx.Request) -> None:
-        """Runs before every request, redirects included."""
-        host = request.url.host
-        if is_private_host(host):
-            raise Unsupported(
-                self.name,
-                f"refusing to send a webmention to {host}, a private address "
-                "(allow_private is off)",
-            )
 
     def close(self) -> None:
         for session in (self._api, self._web):
@@ -286,19 +274,6 @@ def parse_link_header(value: str) -> Iterator[tuple[str, list[str]]]:
             if name.lower() == "rel":
                 rels = (quoted or bare.strip()).lower().split()
         yield url.strip(), rels
-
-
-def is_private_host(host: str) -> bool:
-    """True for loopback, private, link-local and other non-public addresses (names resolved)."""
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False  # unresolvable: the request itself will fail as Transient
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    return any(not a.is_global or a.is_multicast for a in addresses)
 
 
 def _since_id(cursor: str | None) -> int | None:

@@ -18,9 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from ..errors import AuthFailed, BudgetExceeded, Duplicate, NetworkError, RateLimited, Transient
+from ..http_client import Fault, HttpSession, Limits
 from ..networks.base import Adapter, OutgoingPost, RemoteRef
 from .ledger import PENDING, POSTED, SCHEDULED, Entry, Ledger
 
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 # Mastodon refuses scheduled_at less than 5 minutes ahead; keep a margin.
 SCHEDULE_MARGIN = timedelta(minutes=6)
 TRANSIENT_BACKOFF = timedelta(minutes=2)
+URL_CHECK_TIMEOUT = 10.0
 
 
 @dataclass
@@ -219,10 +219,11 @@ class Syndicator:
         result.error = reason
 
     def _answers(self, url: str) -> bool:
+        """Whether the deployed article answers (below 400, after redirects)."""
         if url not in self._url_ok:
-            try:
-                response = httpx.get(url, timeout=10, follow_redirects=True)
-                self._url_ok[url] = response.status_code < 400
-            except httpx.HTTPError:
-                self._url_ok[url] = False
+            # Only the status matters: the body is not read.
+            limits = Limits(timeout=URL_CHECK_TIMEOUT, max_bytes=0)
+            with HttpSession("url-check", limits=limits) as http:
+                answer = http.fetch("GET", url, follow_redirects=True)
+            self._url_ok[url] = not isinstance(answer, Fault) and answer.status_code < 400
         return self._url_ok[url]
