@@ -20,6 +20,7 @@ from markupsafe import Markup
 from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees our namespace dir
 
 from .backfeed.conversation import Conversation, copy_avatars, load_conversations
+from .backfeed.page_insert import insert_into_page
 from .errors import ConfigError, StoreError
 from .gate import commentary as commentary_mod
 from .gate import rules as gate
@@ -100,7 +101,7 @@ def read_state(settings: EngageSettings) -> SiteState:
     if store is None:
         return SiteState()
     with store:
-        state = SiteState(store.sources(), conversations=load_conversations(store.conn, settings))
+        state = SiteState(store.sources(), conversations=load_conversations(store, settings))
         for entry in Ledger(store).syndications():
             if entry.remote_url:
                 state.syndications.setdefault(entry.article, []).append(
@@ -222,8 +223,20 @@ def on_finalized(pelican: Any) -> None:
         copy_avatars(EngageSettings.from_pelican(pelican.settings))
 
 
+def on_content_written(path: str, context: dict[str, Any]) -> None:
+    """Add the conversation to article pages whose theme does not include the partial.
+
+    After the page is written, not in ``_content``: the content cache keys on sources only.
+    """
+    if context.get("article") is None or not enabled(context):
+        return
+    if EngageSettings.from_pelican(context).insert_conversation:
+        insert_into_page(Path(path), context)
+
+
 def register() -> None:
     signals.initialized.connect(on_initialized)
     signals.article_generator_finalized.connect(on_article_generator_finalized)
     signals.page_generator_finalized.connect(on_page_generator_finalized)
     signals.finalized.connect(on_finalized)
+    signals.content_written.connect(on_content_written)

@@ -30,6 +30,8 @@ class EngageSettings:
     strict: bool = False
     deploy: str | None = None
     show_gate: bool = False
+    # Themes that do not include engage/comments.html get the conversation on article pages.
+    insert_conversation: bool = True
     source_timeout: float = 10.0
     site_url: str = ""
     timezone: str = "UTC"
@@ -91,6 +93,7 @@ class EngageSettings:
             strict=bool(settings.get("ENGAGE_STRICT", False)),
             deploy=str(deploy) if deploy else None,
             show_gate=bool(settings.get("ENGAGE_SHOW_GATE", False)),
+            insert_conversation=bool(settings.get("ENGAGE_INSERT_CONVERSATION", True)),
             source_timeout=_number(settings, "ENGAGE_SOURCE_TIMEOUT", 10.0, float, 0.1, 300.0),
             site_url=str(settings.get("SITEURL") or ""),
             timezone=str(settings.get("TIMEZONE") or "UTC"),
