@@ -1,87 +1,46 @@
 """The machinery every local stand-in shares: an HTTP server on 127.0.0.1, a
-conversation model, fault injection and a request log.
+conversation model, fault injection and a request log (the HTTP types are in ``wire``).
 
 A stand-in subclasses :class:`StandIn`, declares its routes with
 :func:`route`, renders :class:`Item` objects into its network's JSON, and says
-how its network words a rate limit (:meth:`StandIn.rate_limited`) and an error
-(:meth:`StandIn.error`). Tests drive the conversation with ``add_reply``,
-``edit``, ``delete``, ``hide``, ``like`` and ``repost``, inject faults with
-``fail_next`` and read ``requests`` to check bodies and headers.
+how its network words a rate limit (:meth:`StandIn.rate_limited`), an error
+(:meth:`StandIn.error`) and a check of credentials (:meth:`StandIn.authenticate`,
+run before every route marked ``auth=``). Tests drive the conversation with
+``add_reply``, ``edit``, ``delete``, ``hide``, ``like`` and ``repost``, inject
+faults with ``fail_next`` and ``lose_answers`` and read ``requests`` to check
+bodies and headers.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Self, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from http.server import ThreadingHTTPServer
+from typing import Any, ClassVar, Self
+
+from .wire import Handler, Request, Response, handler_class, route
+
+# Stand-ins and tests import the HTTP types from here, next to StandIn.
+__all__ = ["Account", "Item", "Request", "Response", "StandIn", "iso_millis", "plain_urls", "route"]
+
+# A URL as a person types it; networks that link more cleverly (Mastodon) have their own rule.
+PLAIN_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)  # from the route pattern
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def form(self) -> dict[str, str]:
-        """The body as a form (urlencoded), falling back to JSON objects."""
-        ctype = self.headers.get("content-type", "")
-        if "json" in ctype:
-            data = self.json() or {}
-            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
-        if "multipart/form-data" in ctype:
-            return _parse_multipart(self.body, ctype)
-        return {k: v[-1] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else default
+def plain_urls(text: str) -> Iterator[tuple[int, str]]:
+    """``(start, url)`` of each URL in ``text``, trailing sentence punctuation left out."""
+    for match in PLAIN_URL.finditer(text):
+        yield match.start(), match.group().rstrip(".,:;!?")
 
 
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # JSON-able, or bytes/str for raw bodies
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=utf-8"
-
-    def encoded(self) -> bytes:
-        if isinstance(self.body, bytes):
-            return self.body
-        if isinstance(self.body, str):
-            return self.body.encode("utf-8")
-        return json.dumps(self.body).encode("utf-8")
-
-
-Handler = Callable[[Request], Response | None]
-H = TypeVar("H", bound=Callable[..., Any])
-
-
-def route(method: str, pattern: str) -> Callable[[H], H]:
-    """Mark a method as the handler of ``method`` on paths matching ``pattern``.
-
-    ``pattern`` is a regex matched against the whole path; named groups become
-    ``request.params``.
-    """
-
-    def mark(func: H) -> H:
-        func._route = (method.upper(), re.compile(pattern + r"\Z"))  # type: ignore[attr-defined]
-        return func
-
-    return mark
+def iso_millis(moment: datetime) -> str:
+    """``2026-01-01T10:00:00.123Z``: UTC with milliseconds, as most JSON APIs write times."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -139,9 +98,10 @@ class StandIn:
         self.accounts: dict[str, Account] = {}
         self.lock = threading.RLock()
         self._faults: list[tuple[str, float]] = []
+        self._lost: tuple[int, str | None] = (0, None)  # answers to drop, and on which path
         self._ids = itertools.count(1)
         self._routes = self._collect_routes()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), handler_class(self._dispatch_now))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         for key, name in DEFAULT_ACCOUNTS:
@@ -277,16 +237,23 @@ class StandIn:
         with self.lock:
             self._faults.extend([(kind, retry_after)] * count)
 
+    def lose_answers(self, count: int = 1, path: str | None = None) -> None:
+        """Carry out the next ``count`` successful calls (to ``path`` only, if given), then
+        stall and drop the answer: the call took effect but the client never hears so."""
+        with self.lock:
+            self._lost = (self._lost[0] + count, path)
+
     def clear_faults(self) -> None:
         with self.lock:
             self._faults.clear()
+            self._lost = (0, None)
 
     def reset(self) -> None:
         """Forget every post, request and fault, keeping the server and its accounts."""
         with self.lock:
             self.items.clear()
             self.requests.clear()
-            self._faults.clear()
+            self.clear_faults()
             self.latency = 0.0
 
     def rate_limited(self, retry_after: float) -> Response:
@@ -299,13 +266,21 @@ class StandIn:
         """The network's own error body (override)."""
         return Response(status, {"error": message})
 
+    def authenticate(self, request: Request, required: bool) -> Response | None:
+        """Vet the caller of a route marked ``auth=...`` (override): set ``request.viewer``
+        and return None to go on, or return the network's refusal. ``required`` refuses
+        anonymous callers too; otherwise only a wrong credential is refused."""
+        return None
+
     @staticmethod
     def reset_epoch(retry_after: float) -> str:
         return str(int(time.time() + retry_after))
 
     @staticmethod
     def reset_iso(retry_after: float) -> str:
-        return (datetime.now(UTC) + timedelta(seconds=retry_after)).isoformat()
+        """A reset moment as ISO 8601 in UTC with microseconds and ``Z`` (Mastodon's style)."""
+        moment = datetime.now(UTC) + timedelta(seconds=retry_after)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
     # -- the request log -----------------------------------------------------------
     def calls(self, method: str | None = None, path_pattern: str | None = None) -> list[Request]:
@@ -319,16 +294,20 @@ class StandIn:
         ]
 
     # -- dispatch ----------------------------------------------------------------
-    def _collect_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
+    def _collect_routes(self) -> list[tuple[str, re.Pattern[str], str, Handler]]:
         found = []
         for name in dir(type(self)):
             func = getattr(type(self), name, None)
             spec = getattr(func, "_route", None)
             if spec:
-                found.append((spec[0], spec[1], getattr(self, name)))
+                found.append((*spec, getattr(self, name)))
         # Longer patterns first, so /statuses/(id)/context wins over /statuses/(id).
         found.sort(key=lambda r: -len(r[1].pattern))
         return found
+
+    def _dispatch_now(self, request: Request) -> Response | None:
+        # Looked up per request, so a test may replace ``dispatch`` on a running stand-in.
+        return self.dispatch(request)
 
     def dispatch(self, request: Request) -> Response | None:
         """The response to ``request``, or None to drop the connection (timeout fault)."""
@@ -346,7 +325,7 @@ class StandIn:
                 return self.rate_limited(retry_after)
             return self.error(int(kind), "The server had an error while processing your request")
         allowed = []
-        for method, pattern, handler in self._routes:
+        for method, pattern, auth, handler in self._routes:
             match = pattern.match(request.path)
             if not match:
                 continue
@@ -355,74 +334,24 @@ class StandIn:
                 continue
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}
             with self.lock:
-                response = handler(request)
+                refusal = self.authenticate(request, auth == "required") if auth else None
+                response = handler(request) if refusal is None else refusal
+                lost = self._answer_lost(request, response)
             if self.response_delay:
                 time.sleep(self.response_delay)
+            if lost:
+                time.sleep(self.timeout_seconds)
+                return None
             return response
         if allowed:
             return self.error(405, f"method {request.method} not allowed")
         return self.error(404, f"no route for {request.path}")
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        standin = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Without this every keep-alive response waits ~40 ms for a delayed ACK.
-            disable_nagle_algorithm = True
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                request = Request(
-                    method=self.command,
-                    path=parts.path,
-                    query=parse_qs(parts.query, keep_blank_values=True),
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                )
-                try:
-                    response = standin.dispatch(request)
-                except Exception as exc:  # noqa: BLE001 - a stand-in bug must show, not hang the client
-                    response = Response(500, {"error": f"stand-in crashed: {exc!r}"})
-                if response is None:
-                    self.close_connection = True
-                    return
-                payload = response.encoded()
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    try:
-                        self.wfile.write(payload)
-                    except (BrokenPipeError, ConnectionResetError):
-                        self.close_connection = True  # the client gave up (a timeout test)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # the request log is standin.requests
-
-        return _Handler
-
-
-def _parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
-    """Text fields of a multipart/form-data body (Mastodon.py posts statuses this way)."""
-    from email.parser import BytesParser
-    from email.policy import HTTP
-
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    fields: dict[str, str] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if name:
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                fields[str(name)] = payload.decode("utf-8", "replace")
-    return fields
+    def _answer_lost(self, request: Request, response: Response | None) -> bool:
+        count, path = self._lost
+        if count <= 0 or response is None or response.status >= 400:
+            return False
+        if path is not None and request.path != path:
+            return False
+        self._lost = (count - 1, path if count > 1 else None)
+        return True

@@ -16,96 +16,36 @@ thread gate), ``block`` (replies from that account become ``blockedPost``),
 ``lose_next_write`` (a post is stored but its answer is lost) and
 ``collision`` (how a taken record key is answered: ``"500"`` as bsky.social
 does today, ``"400"`` or ``"409"`` as newer PDSs do).
+
+Sessions, tokens and error answers live in ``bluesky_xrpc``, profiles and thread
+building in ``bluesky_views``; this module holds the post repository.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import re
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 import grapheme
 
-from .base import Account, Item, Request, Response, StandIn, route
+from .base import Item, Request, Response, iso_millis, plain_urls, route
+from .bluesky_views import BlueskyViews
+from .bluesky_xrpc import POST, TID_RE, X, cid_for, tid
 
-POST = "app.bsky.feed.post"
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
-X = "/xrpc/"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["TID_RE", "BlueskyStandIn"]
+MAX_GRAPHEMES, MAX_BYTES = 300, 3000
 
 
-def cid_for(data: Any) -> str:
-    """A CIDv1-looking string derived from the content (dag-cbor is not worth faking)."""
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).digest()
-    return "bafyrei" + base64.b32encode(digest).decode().lower().rstrip("=")
+class BlueskyStandIn(BlueskyViews):
+    """A PDS and AppView in one: sessions, the post repository and thread views."""
 
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def tid(micros: int, clock_id: int) -> str:
-    value = (micros << 10) | (clock_id & 0x3FF)
-    return "".join(TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
-
-
-@dataclass
-class Token:
-    did: str
-    kind: str  # "access" | "refresh"
-    exp: float
-    revoked: bool = False
-
-
-class BlueskyStandIn(StandIn):
-    network: ClassVar[str] = "bluesky"
-    app_password: ClassVar[str] = "sand-box0-blue-sky1"
-    access_ttl: float = 2 * 3600.0  # the reference PDS's access token lifetime
-    refresh_ttl: float = 90 * 86400.0
-    session_limit: int = 30  # createSession per handle and 5 minutes
     collision: str = "500"
 
     def __init__(self, **kw: Any) -> None:
-        self.tokens: dict[str, Token] = {}
-        self.blocked: set[str] = set()
-        self.labels: dict[str, set[str]] = {}
-        self.session_times: list[float] = []
-        self._lose_writes = 0
         self._last_micros = 0
         super().__init__(**kw)
-
-    # -- accounts ---------------------------------------------------------------
-    def handle_for(self, key: str) -> str:
-        return f"{key}.bsky.social"
-
-    def account_id(self, key: str) -> str:
-        return f"did:plc:{key}"
-
-    def account(self, who: str) -> Account | None:
-        """An account by key, handle or DID."""
-        return self.accounts.get(who) or next(
-            (a for a in self.accounts.values() if who in (a.handle, a.id)), None
-        )
-
-    def network_options(self) -> dict[str, Any]:
-        return {"base_url": self.base_url}
-
-    def environment(self) -> dict[str, str]:
-        return {
-            "BLUESKY_HANDLE": self.accounts["author"].handle,
-            "BLUESKY_APP_PASSWORD": self.app_password,
-        }
 
     # -- conversation -------------------------------------------------------------
     def next_rkey(self) -> str:
@@ -134,7 +74,7 @@ class BlueskyStandIn(StandIn):
         record: dict[str, Any] = {
             "$type": POST,
             "text": item.text,
-            "createdAt": iso(item.created_at),
+            "createdAt": iso_millis(item.created_at),
         }
         facets = [
             {
@@ -142,9 +82,8 @@ class BlueskyStandIn(StandIn):
                 "index": {"byteStart": start, "byteEnd": start + len(url.encode())},
                 "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
             }
-            for match in URL_RE.finditer(item.text)
-            for url in [match.group(0).rstrip(".,;:!?")]
-            for start in [len(item.text[: match.start()].encode())]
+            for offset, url in plain_urls(item.text)
+            for start in [len(item.text[:offset].encode())]
         ]
         if facets:
             record["facets"] = facets
@@ -169,242 +108,22 @@ class BlueskyStandIn(StandIn):
         with self.lock:
             self.items[item_id].extra["quoted_by"].update(accounts or ("eve",))
 
-    def block(self, *accounts: str) -> None:
-        """A block between the blog's account and ``accounts`` (either direction looks the same)."""
-        with self.lock:
-            self.blocked.update(accounts)
-
-    def label(self, account: str, value: str = "!no-unauthenticated") -> None:
-        """A self-label on an account, such as the request not to be shown to logged-out viewers."""
-        with self.lock:
-            self.labels.setdefault(account, set()).add(value)
-
-    # -- sessions -------------------------------------------------------------------
-    def expire_sessions(self) -> None:
-        """Every access token issued so far is refused as expired (refresh tokens still work)."""
-        with self.lock:
-            for token in self.tokens.values():
-                if token.kind == "access":
-                    token.exp = 0
-                    token.revoked = True
-
-    def revoke_sessions(self) -> None:
-        """Every token issued so far is refused: only a password login helps."""
-        with self.lock:
-            for token in self.tokens.values():
-                token.revoked = True
-
     def lose_next_write(self, count: int = 1) -> None:
         """The next ``count`` createRecord calls are stored, but the answer never arrives."""
-        with self.lock:
-            self._lose_writes += count
-
-    def _jwt(self, did: str, kind: str, ttl: float) -> str:
-        now = int(time.time())
-        header = {"typ": "at+jwt" if kind == "access" else "refresh+jwt", "alg": "ES256K"}
-        claims: dict[str, Any] = {
-            "scope": "com.atproto.appPass" if kind == "access" else "com.atproto.refresh",
-            "sub": did,
-            "aud": "did:web:127.0.0.1",
-            "iat": now,
-            "exp": int(now + ttl),
-        }
-        if kind == "refresh":
-            claims["jti"] = secrets.token_urlsafe(24)
-        token = ".".join(
-            [
-                b64url(json.dumps(header).encode()),
-                b64url(json.dumps(claims).encode()),
-                b64url(secrets.token_bytes(32)),  # unsigned: nobody verifies it here
-            ]
-        )
-        self.tokens[token] = Token(did=did, kind=kind, exp=now + ttl)
-        return token
-
-    def _session_body(self, account: Account) -> dict[str, Any]:
-        return {
-            "accessJwt": self._jwt(account.id, "access", self.access_ttl),
-            "refreshJwt": self._jwt(account.id, "refresh", self.refresh_ttl),
-            "handle": account.handle,
-            "did": account.id,
-            "email": f"{account.key}@example.org",
-            "emailConfirmed": True,
-            "active": True,
-        }
-
-    def _bearer(self, request: Request) -> str | None:
-        value = request.headers.get("authorization", "")
-        return value[7:].strip() if value.lower().startswith("bearer ") else None
-
-    def _check_token(self, token: str, kind: str) -> Account | Response:
-        known = self.tokens.get(token)
-        if known is None or known.kind != kind:
-            return self.xrpc_error(401, "InvalidToken", "Token could not be verified")
-        if known.revoked and kind == "refresh":
-            return self.xrpc_error(400, "ExpiredToken", "Token has been revoked")
-        if known.revoked or known.exp < time.time():
-            return self.xrpc_error(400, "ExpiredToken", "Token has expired")
-        account = self.account(known.did)
-        if account is None:
-            return self.xrpc_error(401, "InvalidToken", "Token could not be verified")
-        return account
-
-    def _viewer(self, request: Request, required: bool) -> Account | Response | None:
-        """The authenticated account, None when anonymous, or the refusal to send."""
-        token = self._bearer(request)
-        if token is None:
-            if required:
-                return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
-            return None
-        return self._check_token(token, "access")
-
-    # -- errors ----------------------------------------------------------------------
-    NAMES: ClassVar[dict[int, str]] = {
-        400: "InvalidRequest",
-        401: "AuthenticationRequired",
-        403: "Forbidden",
-        404: "XRPCNotSupported",
-        405: "InvalidRequest",
-        500: "InternalServerError",
-        502: "UpstreamFailure",
-        503: "NotEnoughResources",
-        504: "UpstreamTimeout",
-    }
-
-    def xrpc_error(self, status: int, error: str, message: str) -> Response:
-        return Response(status, {"error": error, "message": message})
-
-    def error(self, status: int, message: str) -> Response:
-        name = self.NAMES.get(status, "InternalServerError")
-        if status >= 500:
-            message = "Internal Server Error" if status == 500 else message
-        return self.xrpc_error(status, name, message)
-
-    def rate_limited(self, retry_after: float, limit: int = 3000, window: int = 300) -> Response:
-        response = self.xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded")
-        response.headers.update(
-            {
-                "RateLimit-Limit": str(limit),
-                "RateLimit-Remaining": "0",
-                "RateLimit-Reset": self.reset_epoch(retry_after),
-                "RateLimit-Policy": f"{limit};w={window}",
-            }
-        )
-        return response
-
-    def dispatch(self, request: Request) -> Response | None:
-        response = super().dispatch(request)
-        if response is not None and request.path == X + "com.atproto.repo.createRecord":
-            with self.lock:
-                lose = self._lose_writes > 0 and response.status == 200
-                if lose:
-                    self._lose_writes -= 1
-            if lose:
-                time.sleep(self.timeout_seconds)
-                return None
-        return response
-
-    # -- server ---------------------------------------------------------------------
-    @route("POST", X + r"com\.atproto\.server\.createSession")
-    def create_session(self, request: Request) -> Response:
-        body = request.json() or {}
-        now = time.time()
-        self.session_times = [t for t in self.session_times if t > now - 300]
-        if len(self.session_times) >= self.session_limit:
-            wait = (self.session_times[0] if self.session_times else now) + 300 - now
-            return self.rate_limited(wait, limit=self.session_limit, window=300)
-        self.session_times.append(now)
-        account = self.account(str(body.get("identifier", "")).lstrip("@"))
-        if account is None or account.key != "author" or body.get("password") != self.app_password:
-            return self.xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
-        return Response(200, self._session_body(account))
-
-    @route("GET", X + r"com\.atproto\.server\.getSession")
-    def get_session(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=True)
-        if not isinstance(viewer, Account):
-            return viewer or self.error(401, "Authentication Required")
-        return Response(200, {"handle": viewer.handle, "did": viewer.id, "active": True})
-
-    @route("POST", X + r"com\.atproto\.server\.refreshSession")
-    def refresh_session(self, request: Request) -> Response:
-        token = self._bearer(request)
-        if token is None:
-            return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
-        account = self._check_token(token, "refresh")
-        if not isinstance(account, Account):
-            return account
-        self.tokens[token].revoked = True  # refresh tokens rotate
-        body = self._session_body(account)
-        body.pop("email")
-        body.pop("emailConfirmed")
-        return Response(200, body)
-
-    # -- actors ---------------------------------------------------------------------
-    def _labels(self, account: Account) -> list[dict[str, Any]]:
-        return [
-            {
-                "src": account.id,
-                "uri": f"at://{account.id}/app.bsky.actor.profile/self",
-                "val": value,
-                "cts": "2024-01-01T00:00:00.000Z",
-            }
-            for value in sorted(self.labels.get(account.key, ()))
-        ]
-
-    def profile_basic(self, account: Account) -> dict[str, Any]:
-        profile: dict[str, Any] = {
-            "$type": "app.bsky.actor.defs#profileViewBasic",
-            "did": account.id,
-            "handle": account.handle,
-            "displayName": account.name,
-            "labels": self._labels(account),
-            "viewer": {"muted": False, "blockedBy": False},
-            "createdAt": "2024-01-01T00:00:00.000Z",
-        }
-        if account.avatar:
-            profile["avatar"] = account.avatar
-        return profile
-
-    @route("GET", X + r"app\.bsky\.actor\.getProfile")
-    def get_profile(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=False)
-        if isinstance(viewer, Response):
-            return viewer
-        account = self.account(str(request.arg("actor", "")).lstrip("@"))
-        if account is None:
-            return self.xrpc_error(400, "InvalidRequest", "Profile not found")
-        posts = [i for i in self.items.values() if i.author == account.key and not i.deleted]
-        profile = self.profile_basic(account)
-        profile.update(
-            {
-                "$type": "app.bsky.actor.defs#profileViewDetailed",
-                "description": "",
-                "followersCount": 0,
-                "followsCount": 0,
-                "postsCount": len(posts),
-                "indexedAt": "2024-01-01T00:00:00.000Z",
-            }
-        )
-        return Response(200, profile)
+        self.lose_answers(count, X + "com.atproto.repo.createRecord")
 
     # -- repository -----------------------------------------------------------------
-    def _repo_account(self, repo: str | None) -> Account | None:
-        return self.account(repo or "")
-
-    @route("POST", X + r"com\.atproto\.repo\.createRecord")
+    @route("POST", X + r"com\.atproto\.repo\.createRecord", auth="required")
     def create_record(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=True)
-        if not isinstance(viewer, Account):
-            return viewer or self.error(401, "Authentication Required")
+        viewer = request.caller
         body = request.json() or {}
-        repo = self._repo_account(body.get("repo"))
+        repo = self.account(body.get("repo") or "")
         if repo is None:
             return self.xrpc_error(
                 400, "InvalidRequest", f"Could not find repo: {body.get('repo')}"
             )
-        if repo.key != viewer.key:
-            return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+        if repo.key != viewer:
+            return self._no_credentials()
         if body.get("collection") != POST:
             return self.xrpc_error(400, "InvalidRequest", "this stand-in only stores posts")
         rkey = body.get("rkey") or self.next_rkey()
@@ -414,15 +133,13 @@ class BlueskyStandIn(StandIn):
         problem = self._invalid_record(record)
         if problem or not isinstance(record, dict):
             return self.xrpc_error(400, "InvalidRequest", f"Invalid {POST} record: {problem}")
-        uri = self.uri(viewer.key, rkey)
+        uri = self.uri(viewer, rkey)
         if self.live(uri) is not None:
             return self._collision(uri)
         reply = record.get("reply")
         parent_id = reply["parent"]["uri"] if reply else None
         self.items.pop(uri, None)  # a deleted record's key may be used again
-        item = self.add_post(
-            viewer.key, record["text"], parent_id=parent_id, rkey=rkey, record=record
-        )
+        item = self.add_post(viewer, record["text"], parent_id=parent_id, rkey=rkey, record=record)
         return Response(
             200,
             {
@@ -448,11 +165,11 @@ class BlueskyStandIn(StandIn):
         text = record.get("text")
         if not isinstance(text, str):
             return "Record/text must be a string"
-        if grapheme.length(text) > 300:
-            return "Record/text must not be longer than 300 graphemes"
+        if grapheme.length(text) > MAX_GRAPHEMES:
+            return f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes"
         size = len(text.encode())
-        if size > 3000:
-            return "Record/text must not be longer than 3000 characters"
+        if size > MAX_BYTES:
+            return f"Record/text must not be longer than {MAX_BYTES} characters"
         try:
             created = datetime.fromisoformat(str(record.get("createdAt")).replace("Z", "+00:00"))
         except ValueError:
@@ -489,16 +206,13 @@ class BlueskyStandIn(StandIn):
         return None
 
     def _split(self, repo: str | None, collection: str | None, rkey: str | None) -> str | None:
-        account = self._repo_account(repo)
+        account = self.account(repo or "")
         if account is None or collection != POST or not rkey:
             return None
         return self.uri(account.key, rkey)
 
-    @route("GET", X + r"com\.atproto\.repo\.getRecord")
+    @route("GET", X + r"com\.atproto\.repo\.getRecord", auth="optional")
     def get_record(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=False)
-        if isinstance(viewer, Response):
-            return viewer
         uri = self._split(request.arg("repo"), request.arg("collection"), request.arg("rkey"))
         item = self.live(uri) if uri else None
         if item is None:
@@ -508,153 +222,13 @@ class BlueskyStandIn(StandIn):
             200, {"uri": item.id, "cid": item.extra["cid"], "value": item.extra["record"]}
         )
 
-    @route("POST", X + r"com\.atproto\.repo\.deleteRecord")
+    @route("POST", X + r"com\.atproto\.repo\.deleteRecord", auth="required")
     def delete_record(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=True)
-        if not isinstance(viewer, Account):
-            return viewer or self.error(401, "Authentication Required")
         body = request.json() or {}
         uri = self._split(body.get("repo"), body.get("collection"), body.get("rkey"))
-        repo = self._repo_account(body.get("repo"))
-        if repo is None or repo.key != viewer.key:
-            return self.xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+        repo = self.account(body.get("repo") or "")
+        if repo is None or repo.key != request.caller:
+            return self._no_credentials()
         if uri and self.live(uri):
             self.delete(uri)
         return Response(200, {"commit": {"cid": cid_for([uri, "delete"]), "rev": self.next_rkey()}})
-
-    # -- feeds -------------------------------------------------------------------------
-    def post_view(self, item: Item) -> dict[str, Any]:
-        record = item.extra["record"]
-        view: dict[str, Any] = {
-            "$type": "app.bsky.feed.defs#postView",
-            "uri": item.id,
-            "cid": item.extra["cid"],
-            "author": self.profile_basic(self.accounts[item.author]),
-            "record": record,
-            "replyCount": len(self.children(item.id)),  # direct replies, like the AppView
-            "repostCount": len(item.reposted_by),
-            "likeCount": len(item.liked_by),
-            "quoteCount": len(item.extra.get("quoted_by", ())),
-            "bookmarkCount": 0,
-            "indexedAt": iso(item.created_at),
-            "labels": [],
-            "viewer": {"threadMuted": False, "embeddingDisabled": False},
-        }
-        embed = record.get("embed")
-        if embed and embed.get("$type") == "app.bsky.embed.external":
-            external = embed["external"]
-            view["embed"] = {
-                "$type": "app.bsky.embed.external#view",
-                "external": {k: external[k] for k in ("uri", "title", "description")},
-            }
-        if not item.parent_id:
-            gate = self.threadgate(item)
-            if gate:
-                view["threadgate"] = gate
-        return view
-
-    def threadgate(self, root: Item) -> dict[str, Any] | None:
-        """The root's thread gate: present once its author hid a reply."""
-        hidden = sorted(
-            (i for i in self.items.values() if i.hidden and (i.root_id or i.id) == root.id),
-            key=lambda i: i.created_at,
-        )
-        if not hidden:
-            return None
-        did = self.accounts[root.author].id
-        record = {
-            "$type": "app.bsky.feed.threadgate",
-            "post": root.id,
-            "createdAt": iso(root.created_at),
-            "hiddenReplies": [i.id for i in hidden],
-        }
-        return {
-            "$type": "app.bsky.feed.defs#threadgateView",
-            "uri": f"at://{did}/app.bsky.feed.threadgate/{root.extra['rkey']}",
-            "cid": cid_for(record),
-            "record": record,
-            "lists": [],
-        }
-
-    def _all_children(self, item_id: str) -> list[Item]:
-        return sorted(
-            (i for i in self.items.values() if i.parent_id == item_id), key=lambda i: i.created_at
-        )
-
-    def thread_node(self, item: Item, depth: int) -> dict[str, Any] | None:
-        """A threadViewPost with ``depth`` levels of replies, or the AppView's placeholder."""
-        if item.deleted:
-            if not self._all_children(item.id):
-                return None  # a deleted leaf simply vanishes
-            return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": item.id, "notFound": True}
-        if item.author in self.blocked:
-            did = self.accounts[item.author].id
-            return {
-                "$type": "app.bsky.feed.defs#blockedPost",
-                "uri": item.id,
-                "blocked": True,
-                "author": {
-                    "$type": "app.bsky.feed.defs#blockedAuthor",
-                    "did": did,
-                    "viewer": {"blockedBy": True},
-                },
-            }
-        node: dict[str, Any] = {
-            "$type": "app.bsky.feed.defs#threadViewPost",
-            "post": self.post_view(item),
-        }
-        if depth > 0:
-            replies = [self.thread_node(c, depth - 1) for c in self._all_children(item.id)]
-            node["replies"] = [r for r in replies if r is not None]
-        return node
-
-    @route("GET", X + r"app\.bsky\.feed\.getPostThread")
-    def get_post_thread(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=False)
-        if isinstance(viewer, Response):
-            return viewer
-        uri = request.arg("uri") or ""
-        try:
-            depth = int(request.arg("depth", "6") or 6)
-            height = int(request.arg("parentHeight", "80") or 80)
-        except ValueError:
-            return self.xrpc_error(400, "InvalidRequest", "depth and parentHeight must be integers")
-        if not (0 <= depth <= 1000 and 0 <= height <= 1000):
-            return self.xrpc_error(
-                400, "InvalidRequest", "depth and parentHeight must be 0 to 1000"
-            )
-        item = self.live(uri)
-        if item is None:
-            return self.xrpc_error(400, "NotFound", f"Post not found: {uri}")
-        thread = self.thread_node(item, depth) or {}
-        self._attach_parents(thread, item, height)
-        body: dict[str, Any] = {"thread": thread}
-        gate = self.threadgate(self.items[item.root_id or item.id])
-        if gate:
-            body["threadgate"] = gate
-        return Response(200, body)
-
-    def _attach_parents(self, node: dict[str, Any], item: Item, height: int) -> None:
-        while height > 0 and item.parent_id and node.get("$type", "").endswith("threadViewPost"):
-            parent = self.items[item.parent_id]
-            parent_node = self.thread_node(parent, 0) or {
-                "$type": "app.bsky.feed.defs#notFoundPost",
-                "uri": parent.id,
-                "notFound": True,
-            }
-            parent_node.pop("replies", None)
-            node["parent"] = parent_node
-            node, item, height = parent_node, parent, height - 1
-
-    @route("GET", X + r"app\.bsky\.feed\.getPosts")
-    def get_posts(self, request: Request) -> Response:
-        viewer = self._viewer(request, required=False)
-        if isinstance(viewer, Response):
-            return viewer
-        uris = request.query.get("uris", [])
-        if len(uris) > 25:
-            return self.xrpc_error(
-                400, "InvalidRequest", "uris must not have more than 25 elements"
-            )
-        posts = [self.post_view(item) for uri in uris if (item := self.live(uri)) is not None]
-        return Response(200, {"posts": posts})

@@ -60,9 +60,6 @@ class FacebookStandIn(StandIn):
             (104_000_000_000_000 if key == "author" else 7_100_000_000_000_000) + len(self.accounts)
         )
 
-    def handle_for(self, key: str) -> str:
-        return key
-
     # -- conversation -------------------------------------------------------------------
     def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
         """Posts get ``PAGEID_N`` ids and comments ``POSTNUMBER_N``, as on Facebook."""
@@ -141,10 +138,11 @@ class FacebookStandIn(StandIn):
             400, 100, NOT_FOUND.format(method=method.lower(), obj=obj), "GraphMethodException", 33
         )
 
-    def _unauthorized(self, request: Request) -> Response | None:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        token = token or request.arg("access_token") or request.form().get("access_token")
+    def authenticate(self, request: Request, required: bool) -> Response | None:
+        """The Page token, as a bearer header or an ``access_token`` parameter."""
+        token = (
+            request.bearer() or request.arg("access_token") or request.form().get("access_token")
+        )
         if not token:
             return self.graph_error(
                 400, 104, "An access token is required to request this resource."
@@ -157,13 +155,12 @@ class FacebookStandIn(StandIn):
                 "Invalid OAuth access token - Cannot parse access token",
                 headers={"WWW-Authenticate": challenge},
             )
+        request.viewer = "author"
         return None
 
     # -- routes ----------------------------------------------------------------------
-    @route("POST", VERSION + OBJECT + r"/feed")
+    @route("POST", VERSION + OBJECT + r"/feed", auth="required")
     def create_post(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
         if request.params["obj"] != self.page.id:
             return self._not_found("post", request.params["obj"])
         form = request.form()
@@ -178,10 +175,8 @@ class FacebookStandIn(StandIn):
         item = self.add_post("author", message, extra={"link": link} if link else {})
         return Response(200, {"id": item.id})
 
-    @route("POST", VERSION + OBJECT + r"/comments")
+    @route("POST", VERSION + OBJECT + r"/comments", auth="required")
     def create_comment(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
         parent = self.live(request.params["obj"])
         if parent is None:
             return self._not_found("post", request.params["obj"])
@@ -191,10 +186,8 @@ class FacebookStandIn(StandIn):
         item = self.add_reply(parent.id, "author", message)
         return Response(200, {"id": item.id})
 
-    @route("GET", VERSION + OBJECT + r"/comments")
+    @route("GET", VERSION + OBJECT + r"/comments", auth="required")
     def list_comments(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
         obj = self.live(request.params["obj"])
         if obj is None:
             return self._not_found("get", request.params["obj"])
@@ -204,19 +197,15 @@ class FacebookStandIn(StandIn):
             items.reverse()
         return self._page_of(request, [self._comment(i) for i in items])
 
-    @route("GET", VERSION + OBJECT + r"/(?:posts|feed|published_posts)")
+    @route("GET", VERSION + OBJECT + r"/(?:posts|feed|published_posts)", auth="required")
     def page_posts(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
         if request.params["obj"] != self.page.id:
             return self._not_found("get", request.params["obj"])
         posts = [p for p in self.posts_by("author") if p.parent_id is None]
         return self._page_of(request, [self._post(p, "") for p in reversed(posts)])
 
-    @route("GET", VERSION + OBJECT)
+    @route("GET", VERSION + OBJECT, auth="required")
     def node(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
         item = self.live(request.params["obj"])
         if item is None:
             return self._not_found("get", request.params["obj"])

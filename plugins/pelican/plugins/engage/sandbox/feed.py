@@ -30,12 +30,6 @@ class FeedStandIn(StandIn):
     network = "feed"
 
     # -- set-up for `engage sandbox` ----------------------------------------------
-    def network_options(self) -> dict[str, Any]:
-        return {"base_url": self.base_url}
-
-    def environment(self) -> dict[str, str]:
-        return {}
-
     def feed_url(self, name: str, kind: str = "rss") -> str:
         """Where a feed is served: kind is "rss", "atom", "bozo" or "broken"."""
         return f"{self.base_url}/{kind}/{name}"

@@ -108,9 +108,6 @@ class WebmentionStandIn(StandIn):
         self.receive_status = 202
 
     # -- set-up for `engage sandbox` ----------------------------------------------
-    def network_options(self) -> dict[str, Any]:
-        return {"base_url": self.base_url}
-
     def environment(self) -> dict[str, str]:
         return {"WEBMENTIONIO_TOKEN": self.token}
 
@@ -186,7 +183,7 @@ class WebmentionStandIn(StandIn):
     # -- the read API ------------------------------------------------------------------
     @route("GET", r"/api/mentions\.jf2")
     def list_mentions(self, request: Request) -> Response:
-        token = request.arg("token") or request.arg("access_token") or _bearer(request)
+        token = request.arg("token") or request.arg("access_token") or request.bearer()
         targets = request.query.get("target", []) + request.query.get("target[]", [])
         if not targets and not token:
             return self.error(400, "Either a token or a target URL is required")
@@ -335,8 +332,3 @@ class WebmentionStandIn(StandIn):
         return Response(
             200, {"status": "success", "source": sent["source"], "target": sent["target"]}
         )
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else None

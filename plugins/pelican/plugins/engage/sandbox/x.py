@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from .base import Item, Request, Response, StandIn, route
+from .base import Item, Request, Response, StandIn, iso_millis, plain_urls, route
 
 SEARCH_WINDOW = timedelta(days=7)
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -42,7 +42,6 @@ READ_ONLY = (
     "Your client app is not configured with the appropriate oauth1 app permissions "
     "for this endpoint."
 )
-_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _STATUS_TITLES = {
     400: "Invalid Request",
@@ -55,12 +54,6 @@ _STATUS_TITLES = {
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
-
-
-def _iso(value: datetime) -> str:
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
 
 
 def _fields(request: Request, name: str) -> set[str]:
@@ -84,7 +77,6 @@ class XStandIn(StandIn):
         self.access_token = f"{self.accounts['author'].id}-sandbox-x-access-token"
         self.access_token_secret = "sandbox-x-access-token-secret"
         self._versions: dict[str, str] = {}  # any version id of an edited tweet -> Item.id
-        self._lose = 0
         self.read_only = False  # the app lacks write permission: every POST is a 403
 
     # -- ids and accounts -----------------------------------------------------------
@@ -119,9 +111,8 @@ class XStandIn(StandIn):
 
     # -- test controls -----------------------------------------------------------------
     def lose_next_response(self, count: int = 1) -> None:
-        """Carry out the next ``count`` calls, then stall and drop the answer (a lost reply)."""
-        with self.lock:
-            self._lose += count
+        """Carry out the next ``count`` successful calls, then stall and drop the answer."""
+        self.lose_answers(count)
 
     def edit(self, item_id: str, text: str, html: str | None = None) -> Item:
         """Edit as X does: the tweet gets a new id, listed in ``edit_history_tweet_ids``."""
@@ -150,17 +141,7 @@ class XStandIn(StandIn):
         versions = item.extra.get("versions") or []
         return str(versions[-1]) if versions else item.id
 
-    # -- faults and errors -----------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response | None:
-        with self.lock:
-            lose = self._lose > 0
-            self._lose -= 1 if lose else 0
-        response = super().dispatch(request)
-        if lose:
-            time.sleep(self.timeout_seconds)
-            return None
-        return response
-
+    # -- errors --------------------------------------------------------------------------
     def rate_limited(self, retry_after: float) -> Response:
         response = self.error(429, "Too Many Requests")
         response.headers.update(
@@ -198,27 +179,26 @@ class XStandIn(StandIn):
             "type": "https://api.twitter.com/2/problems/resource-not-found",
         }
 
-    def _authorized(self, request: Request) -> bool:
+    def authenticate(self, request: Request, required: bool) -> Response | None:
+        """OAuth 1.0a by consumer key and token; the signature is only required to be there."""
         header = request.headers.get("authorization", "")
-        if not header.startswith("OAuth "):
-            return False
         params = {k: unquote(v) for k, v in _AUTH_PARAM.findall(header)}
-        return (
-            params.get("oauth_consumer_key") == self.consumer_key
+        if (
+            header.startswith("OAuth ")
+            and params.get("oauth_consumer_key") == self.consumer_key
             and params.get("oauth_token") == self.access_token
-            and bool(params.get("oauth_signature"))
-        )
-
-    def _unauthorized(self) -> Response:
+            and params.get("oauth_signature")
+        ):
+            request.viewer = "author"
+            return None
         return self.error(401, "Unauthorized")
 
     # -- rendering ---------------------------------------------------------------------------
     def display(self, text: str) -> tuple[str, list[dict[str, Any]]]:
         """Text as X returns it (t.co links, &amp; escapes) and its ``entities.urls``."""
         out, urls, position, length = [], [], 0, 0
-        for match in _URL.finditer(text):
-            url = match.group().rstrip(".,:;!?")
-            plain = html.escape(text[position : match.start()], quote=False)
+        for start, url in plain_urls(text):
+            plain = html.escape(text[position:start], quote=False)
             out.append(plain)
             length += len(plain)
             short = _tco(url)
@@ -234,7 +214,7 @@ class XStandIn(StandIn):
             )
             out.append(short)
             length += len(short)
-            position = match.start() + len(url)
+            position = start + len(url)
         out.append(html.escape(text[position:], quote=False))
         return "".join(out), urls
 
@@ -248,7 +228,7 @@ class XStandIn(StandIn):
         }
         parent = self.items.get(item.parent_id) if item.parent_id else None
         if "created_at" in fields:
-            data["created_at"] = _iso(
+            data["created_at"] = iso_millis(
                 item.edited_at if len(versions) > 1 and item.edited_at else item.created_at
             )
         if "author_id" in fields:
@@ -341,10 +321,8 @@ class XStandIn(StandIn):
         return Response(200, self.envelope(request, page, **meta))
 
     # -- routes ------------------------------------------------------------------------------
-    @route("POST", r"/2/tweets")
+    @route("POST", r"/2/tweets", auth="required")
     def create_tweet(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         if self.read_only:
             response = self.error(403, READ_ONLY)
             response.body["type"] = "https://api.twitter.com/2/problems/oauth1-permissions"
@@ -372,10 +350,8 @@ class XStandIn(StandIn):
         data = {"id": item.id, "text": shown, "edit_history_tweet_ids": [item.id]}
         return Response(201, {"data": data})
 
-    @route("GET", r"/2/tweets")
+    @route("GET", r"/2/tweets", auth="required")
     def lookup_tweets(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         ids = [i for i in (request.arg("ids") or "").split(",") if i]
         if not ids:
             return self._invalid("The `ids` query parameter can not be empty", "ids")
@@ -387,10 +363,8 @@ class XStandIn(StandIn):
             body["errors"] = errors
         return Response(200, body)
 
-    @route("GET", r"/2/tweets/(?P<tweet_id>\d+)")
+    @route("GET", r"/2/tweets/(?P<tweet_id>\d+)", auth="required")
     def get_tweet(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         tweet_id = request.params["tweet_id"]
         item = self.resolve(tweet_id)
         if item is None:
@@ -400,26 +374,20 @@ class XStandIn(StandIn):
         body.pop("meta", None)
         return Response(200, body)
 
-    @route("GET", r"/2/users/me")
+    @route("GET", r"/2/users/me", auth="required")
     def me(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         return Response(200, {"data": self.render_user("author", _fields(request, "user.fields"))})
 
-    @route("GET", r"/2/users/(?P<user_id>\d+)/tweets")
+    @route("GET", r"/2/users/(?P<user_id>\d+)/tweets", auth="required")
     def user_tweets(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         account = self.account_by_id(request.params["user_id"])
         if account is None:
             return self.error(404, f"Could not find user with id: [{request.params['user_id']}].")
         items = [i for i in self.posts_by(account.key) if i.visibility == "public"]
         return self._page(request, items, "pagination_token", 5, 100)
 
-    @route("GET", r"/2/tweets/search/recent")
+    @route("GET", r"/2/tweets/search/recent", auth="required")
     def search_recent(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return self._unauthorized()
         query = request.arg("query") or ""
         if not query.strip():
             return self._invalid("The `query` query parameter can not be empty", "query")
@@ -468,7 +436,7 @@ class XStandIn(StandIn):
         page = (
             f"<!doctype html><meta charset=utf-8><title>{html.escape(account.name)} on X</title>"
             f"<article><p><b>{html.escape(account.name)}</b> @{html.escape(account.handle)}</p>"
-            f"<p>{html.escape(item.text)}</p><p><small>{_iso(item.created_at)}</small></p></article>"
+            f"<p>{html.escape(item.text)}</p><p><small>{iso_millis(item.created_at)}</small></p></article>"
         )
         return Response(200, page, content_type="text/html; charset=utf-8")
 

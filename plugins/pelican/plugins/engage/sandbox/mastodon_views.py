@@ -1,0 +1,190 @@
+"""The Mastodon stand-in's JSON: accounts, statuses, scheduled statuses and the instance."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from .base import Item, StandIn, iso_millis
+from .mastodon_text import URL_RESERVED, render_text
+
+MAX_CHARACTERS = 500
+# Accounts that live on another server: their acct, url and uri carry that host.
+REMOTE_DOMAINS = {"dave": "fedi.example"}
+
+
+@dataclass
+class Scheduled:
+    """A status waiting for its time, with the params Mastodon echoes back."""
+
+    id: str
+    author: str
+    scheduled_at: datetime
+    params: dict[str, Any]
+    created: float = field(default_factory=time.time)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_millis(value) if value is not None else None
+
+
+class MastodonViews(StandIn):
+    """Renders the stand-in's accounts and items as Mastodon 4.4's REST API entities."""
+
+    version: ClassVar[str] = "4.4.0"
+    # The server's limits as instance_v2 reports them (tests change them per instance).
+    max_characters: int = MAX_CHARACTERS
+    url_reserved: int = URL_RESERVED
+
+    def handle_for(self, key: str) -> str:
+        return "ada" if key == "author" else key
+
+    def visible(self, item: Item | None, viewer: str | None) -> bool:
+        if item is None or item.deleted:
+            return False
+        if item.visibility in ("public", "unlisted"):
+            return True
+        return viewer is not None  # the signed-in viewer follows / is mentioned by everyone here
+
+    def account_json(self, key: str) -> dict[str, Any]:
+        account = self.accounts[key]
+        domain = REMOTE_DOMAINS.get(key)
+        origin = f"https://{domain}" if domain else self.base_url
+        avatar = account.avatar or f"{origin}/avatars/{account.handle}.png"
+        return {
+            "id": account.id,
+            "username": account.handle,
+            "acct": f"{account.handle}@{domain}" if domain else account.handle,
+            "display_name": account.name,
+            "locked": False,
+            "bot": False,
+            "discoverable": True,
+            "indexable": True,
+            "group": False,
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "note": "",
+            "url": f"{origin}/@{account.handle}",
+            "uri": f"{origin}/users/{account.handle}",
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "header": f"{origin}/headers/original/missing.png",
+            "header_static": f"{origin}/headers/original/missing.png",
+            "followers_count": 0,
+            "following_count": 0,
+            "statuses_count": len(self.posts_by(key)),
+            "last_status_at": None,
+            "hide_collections": False,
+            "noindex": False,
+            "emojis": [],
+            "roles": [],
+            "fields": [],
+        }
+
+    def render_html(self, text: str) -> str:
+        """Status HTML as Mastodon formats plain text, mentions of local accounts linked."""
+
+        def mention_url(handle: str) -> str | None:
+            account = next((a for a in self.accounts.values() if a.handle == handle), None)
+            return self.account_json(account.key)["url"] if account else None
+
+        return render_text(text, mention_url)
+
+    def status_json(self, item: Item, viewer: str | None = None) -> dict[str, Any]:
+        account = self.accounts[item.author]
+        parent = self.items.get(item.parent_id) if item.parent_id else None
+        return {
+            "id": item.id,
+            "created_at": _iso(item.created_at),
+            "edited_at": _iso(item.edited_at),
+            "in_reply_to_id": item.parent_id,
+            "in_reply_to_account_id": self.accounts[parent.author].id if parent else None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": item.visibility,
+            "language": "en",
+            "uri": f"{self.base_url}/users/{account.handle}/statuses/{item.id}",
+            "url": f"{self.base_url}/@{account.handle}/{item.id}",
+            "replies_count": len(self.children(item.id)),
+            "reblogs_count": len(item.reposted_by),
+            "favourites_count": len(item.liked_by),
+            "quotes_count": 0,
+            "favourited": viewer in item.liked_by,
+            "reblogged": viewer in item.reposted_by,
+            "muted": False,
+            "bookmarked": False,
+            "pinned": False,
+            "content": item.html if item.html is not None else self.render_html(item.text),
+            "filtered": [],
+            "reblog": None,
+            "quote": None,
+            "application": {"name": "Web", "website": None},
+            "account": self.account_json(item.author),
+            "media_attachments": [],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+
+    def scheduled_json(self, scheduled: Scheduled) -> dict[str, Any]:
+        return {
+            "id": scheduled.id,
+            "scheduled_at": _iso(scheduled.scheduled_at),
+            "params": dict(scheduled.params),
+            "media_attachments": [],
+        }
+
+    def instance_configuration(self) -> dict[str, Any]:
+        return {
+            "urls": {"streaming": self.base_url.replace("http", "ws", 1)},
+            "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+            "statuses": {
+                "max_characters": self.max_characters,
+                "max_media_attachments": 4,
+                "characters_reserved_per_url": self.url_reserved,
+            },
+            "media_attachments": {
+                "supported_mime_types": ["image/png"],
+                "image_size_limit": 16777216,
+            },
+            "polls": {"max_options": 4, "max_characters_per_option": 50},
+            "translation": {"enabled": False},
+        }
+
+    def instance_json(self, api_version: int) -> dict[str, Any]:
+        """``/api/v2/instance`` (``api_version=2``) or the older ``/api/v1/instance``."""
+        host = self.base_url.split("://", 1)[1]
+        common = {
+            "title": "Mastodon stand-in",
+            "version": self.version,
+            "languages": ["en"],
+            "configuration": self.instance_configuration(),
+            "rules": [],
+        }
+        if api_version == 2:
+            return {
+                "domain": host,
+                "source_url": "https://github.com/mastodon/mastodon",
+                "description": "A local stand-in for tests",
+                "usage": {"users": {"active_month": len(self.accounts)}},
+                "thumbnail": {"url": f"{self.base_url}/thumbnail.png"},
+                "registrations": {"enabled": False, "approval_required": False, "message": None},
+                "contact": {"email": "admin@example.invalid", "account": None},
+                **common,
+            }
+        return {
+            "uri": host,
+            "short_description": "A local stand-in for tests",
+            "description": "",
+            "email": "admin@example.invalid",
+            "urls": {"streaming_api": self.base_url.replace("http", "ws", 1)},
+            "stats": {"user_count": len(self.accounts), "status_count": len(self.items)},
+            "registrations": False,
+            "approval_required": False,
+            "invites_enabled": False,
+            "contact_account": None,
+            **common,
+        }
