@@ -25,6 +25,7 @@ from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, R
 from pelican.plugins.engage.networks.facebook import (
     FacebookAdapter,
     classify_graph_error,
+    graph_error_text,
     usage_retry_after,
 )
 from pelican.plugins.engage.sandbox.facebook import FacebookStandIn
@@ -54,6 +55,7 @@ def standin(server: FacebookStandIn) -> FacebookStandIn:
         server.items.clear()
     server.page_token = TOKEN  # type: ignore[misc]
     server.rate_limit_status = 403  # type: ignore[misc]
+    server.moderate_task = server.read_engagement = True
     return server
 
 
@@ -186,7 +188,10 @@ def test_fetch_thread_reads_the_whole_reply_tree_with_counts(
     assert by_id[bob.id].author.handle == standin.accounts["bob"].id
     assert by_id[bob.id].author.avatar and by_id[bob.id].author.url == ""
     assert by_id[bob.id].created_at == bob.created_at.replace(microsecond=0)
-    assert by_id[carol.id].ref.url.endswith(f"comment_id={carol.id.split('_')[1]}")
+    local = {c.id: c.id.split("_")[1] for c in (bob, carol)}
+    assert by_id[carol.id].ref.url.endswith(
+        f"?comment_id={local[bob.id]}&reply_comment_id={local[carol.id]}"
+    )
     assert snapshot.counts.likes == 3 and snapshot.counts.reposts == 2
     assert snapshot.counts.replies == 4
     assert snapshot.complete
@@ -213,6 +218,45 @@ def test_comment_paging_follows_cursors_and_is_bounded(standin: FacebookStandIn)
     assert len(snapshot.comments) == 200 and not snapshot.complete
     assert snapshot.counts.replies == 230  # from the summary when the read stopped early
     bounded.close()
+
+
+@pytest.mark.parametrize(
+    ("withheld", "fix"),
+    [
+        ("from", "use a Page access token with the pages_read_engagement permission"),
+        ("id", "the token must come from a user who has the MODERATE task on the Page"),
+        ("both", "pages_read_engagement permission, from a user who has the MODERATE task"),
+    ],
+)
+def test_comments_without_ids_or_authors_fail_the_read_naming_the_fix(
+    standin: FacebookStandIn, adapter: FacebookAdapter, withheld: str, fix: str
+) -> None:
+    """Real Graph rows lack them without the Page task/permission (see the recordings)."""
+    ref = adapter.publish(post())
+    bob = standin.add_reply(ref.id, "bob", "Hello")
+    standin.add_reply(bob.id, "carol", "Hi Bob")
+    standin.moderate_task = withheld not in ("id", "both")
+    standin.read_engagement = withheld not in ("from", "both")
+    with pytest.raises(AuthFailed) as caught:
+        adapter.fetch_thread(ref)
+    assert str(caught.value).startswith("facebook: 2 of 2 comments came without their ")
+    assert fix in str(caught.value)
+    assert "so nothing was changed" in str(caught.value)
+    # Recovering a reply after a crash must not take "no author seen" for "not posted".
+    mine = OutgoingPost(
+        text="Thanks", idempotency_key="k", reply_to=RemoteRef("facebook", bob.id, "")
+    )
+    standin.add_reply(bob.id, "author", "Thanks")
+    with pytest.raises(AuthFailed):
+        adapter.find_published(mine)
+
+
+def test_long_graph_messages_keep_the_code_and_trace_id() -> None:
+    body = {
+        "error": {"message": "x" * 600, "type": "OAuthException", "code": 100, "fbtrace_id": "T1"}
+    }
+    text = graph_error_text(httpx.Response(400, json=body)) or ""
+    assert text.endswith("… (code 100, fbtrace_id T1)") and len(text) < 300
 
 
 def test_reply_to_another_accounts_comment_lands_under_it(

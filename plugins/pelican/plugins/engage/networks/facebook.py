@@ -11,8 +11,16 @@ The Page access token travels in an ``Authorization: Bearer`` header, never the
 ``paging.next`` links Facebook returns embed the token, so paging uses
 ``paging.cursors.after`` instead of following them. Comments carry no HTML:
 their text is escaped into ``<p>``. A comment the Page hid (``is_hidden``) is
-left out together with the replies under it. ``from`` may be missing on
-comments of people who did not grant the app anything.
+left out together with the replies under it.
+
+Real comment pages can carry rows without ``id`` (the token's user lacks the
+MODERATE task on the Page) or without ``from`` (not a Page access token, or no
+``pages_read_engagement``) while ``summary.total_count`` still counts them. A
+row without an id cannot be threaded or answered, one without ``from`` cannot
+be checked against the blocklist: such a read raises :class:`AuthFailed` with
+one sentence naming the fix, so nothing stored is deleted or hidden and
+``engage sync`` exits 3. The crash-recovery lookup of our own comment does the
+same rather than answer "not found" and post twice.
 """
 
 from __future__ import annotations
@@ -66,6 +74,9 @@ COMMENT_FIELDS = (
 )
 POST_FIELDS = "id,message,permalink_url,created_time,attachments{url,unshimmed_url}"
 USAGE_HEADERS = ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
+READ_PERMISSION = "pages_read_engagement"
+MAX_GRAPH_MESSAGE = 220  # of Facebook's error text, so the code and fbtrace_id stay in view
+MODERATOR = "from a user who has the MODERATE task on the Page"
 
 
 class FacebookAdapter(Adapter):
@@ -137,6 +148,7 @@ class FacebookAdapter(Adapter):
             limit="100",
         )
         for found in body.get("data") or []:
+            _require_ids_and_authors(self.name, [found])
             mine = str((found.get("from") or {}).get("id")) == self.page_id
             if mine and (found.get("message") or "").strip() == text.strip():
                 comment_id = str(found["id"])
@@ -164,12 +176,15 @@ class FacebookAdapter(Adapter):
             "filter": "stream",
             "order": "chronological",
             "fields": COMMENT_FIELDS,
+            "summary": "true",
             "limit": "100",
         }
         found: list[dict[str, Any]] = []
         for _ in range(self.max_comment_pages):
             body = self._get(f"{self._path(post_id)}/comments", **params)
-            found.extend(c for c in body.get("data") or [] if isinstance(c, dict))
+            rows = [c for c in body.get("data") or [] if isinstance(c, dict)]
+            _require_ids_and_authors(self.name, rows, _summary_count(body))
+            found.extend(rows)
             paging = body.get("paging") or {}
             after = (paging.get("cursors") or {}).get("after")
             if not paging.get("next") or not after:
@@ -276,7 +291,12 @@ def graph_error_text(response: httpx.Response) -> str | None:
         details.append(f"subcode {error['error_subcode']}")
     if error.get("fbtrace_id"):
         details.append(f"fbtrace_id {error['fbtrace_id']}")
-    return f"{error['message']} ({', '.join(details)})"
+    # Messages run long (the recorded permission error has 500 characters): keep the
+    # code and the trace id, which the message cap would otherwise cut off.
+    message = str(error["message"])
+    if len(message) > MAX_GRAPH_MESSAGE:
+        message = message[: MAX_GRAPH_MESSAGE - 1].rstrip() + "…"
+    return f"{message} ({', '.join(details)})"
 
 
 def classify_graph_error(
@@ -328,6 +348,30 @@ def _regain_minutes(value: Any) -> Iterator[float]:
     elif isinstance(value, list):
         for item in value:
             yield from _regain_minutes(item)
+
+
+def _require_ids_and_authors(network: str, rows: list[dict[str, Any]], total: int = 0) -> None:
+    """AuthFailed naming the fix when comment rows come without ``id`` or ``from``.
+
+    Without an id a comment cannot be threaded or answered; without ``from`` the
+    blocklist cannot check it. Either way the read must not count as complete.
+    """
+    no_id = sum(1 for row in rows if not row.get("id"))
+    no_from = sum(1 for row in rows if not isinstance(row.get("from"), dict))
+    if not (no_id or no_from):
+        return
+    lacking = max(no_id, no_from)
+    counted = f"{lacking} of {max(total, lacking)} comments" if total else "comments"
+    if no_id and no_from:
+        what = "their ids and authors"
+        fix = f"use a Page access token with the {READ_PERMISSION} permission, {MODERATOR}"
+    elif no_id:
+        what = "their ids (which threading and answering need)"
+        fix = f"the token must come {MODERATOR}"
+    else:
+        what = "their authors (which the blocklist needs)"
+        fix = f"use a Page access token with the {READ_PERMISSION} permission"
+    raise AuthFailed(network, f"{counted} came without {what}, so nothing was changed: {fix}")
 
 
 def _summary_count(edge: Any) -> int:

@@ -13,6 +13,16 @@ never show query strings and httpx's request log is filtered. Private mentions
 (``wm-private``) are never shown. With a target, webmention.io answers without
 checking a token, so ``WEBMENTIONIO_TOKEN`` is optional for reading.
 
+Threading. webmention.io's JF2 names the *target page* in ``in-reply-to`` for
+every mention, replies to other replies included (see the recordings in
+tests/recordings/webmention); which comment a reply answers is only in the
+source page's own microformats (its ``u-in-reply-to``), and this adapter does
+not fetch source pages. So replies are kept flat under the article, never
+lost; only an ``in-reply-to`` that names another mention's URL (other JF2
+producers) nests a reply under that mention. ``published`` may come without
+a time zone (then it is UTC), as ``null`` (Bridgy's likes) or unparsable
+(then ``wm-received`` counts).
+
 Sending follows the Webmention recommendation: the endpoint comes from the
 first ``Link`` header with ``rel="webmention"``, then the first ``<link>`` or
 ``<a>`` whose rel contains ``webmention`` in document order, resolved against
@@ -55,6 +65,7 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100
 NO_LIMIT = 1_000_000  # nothing is posted to "the web"; plan should never find a text too long
 COMMENT_KINDS = {"in-reply-to": "reply", "mention-of": "mention"}
+RELATIONS = ("in-reply-to", "like-of", "repost-of", "bookmark-of", "mention-of")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 REPLY_HINT = (
@@ -186,11 +197,12 @@ class WebmentionAdapter(Adapter):
                 if wm_id is not None and entry.get(key):
                     by_url.setdefault(str(entry[key]), str(wm_id))
         for entry in entries:
-            kind = COMMENT_KINDS.get(str(entry.get("wm-property")))
+            kind = COMMENT_KINDS.get(_property(entry))
             wm_id = _wm_id(entry)
             if kind is None or wm_id is None:
                 continue
-            # A reply to another mention hangs under it; everything else under the article.
+            # webmention.io names the article here; only an in-reply-to naming another
+            # mention's URL (other JF2 producers) can nest a reply under that mention.
             answered = [by_url[u] for u in _as_list(entry.get("in-reply-to")) if u in by_url]
             parent = next((p for p in answered if p != str(wm_id)), article_id)
             yield self._comment(entry, str(wm_id), parent, kind)
@@ -300,8 +312,16 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)] if value else []
 
 
+def _property(entry: dict[str, Any]) -> str:
+    """``wm-property``; for the older entry form without it (webmention.io's documented
+    example), the relation the entry carries, else a plain mention: never dropped."""
+    if entry.get("wm-property"):
+        return str(entry["wm-property"])
+    return next((k for k in RELATIONS if entry.get(k)), "mention-of")
+
+
 def _count(entries: list[dict[str, Any]]) -> Counts:
-    properties = [str(e.get("wm-property")) for e in entries]
+    properties = [_property(e) for e in entries]
     return Counts(
         likes=properties.count("like-of"),
         reposts=properties.count("repost-of"),

@@ -9,6 +9,16 @@ HTTP 403 (``rate_limit_status``) and ``X-Business-Use-Case-Usage`` /
 ``X-App-Usage`` headers carrying ``estimated_time_to_regain_access`` in
 minutes. The Page token is accepted as ``Authorization: Bearer`` or as the
 ``access_token`` parameter, like the real API.
+
+Like the Graph API it answers only the fields asked for (``fields``, nested
+``{...}`` selections and ``.as(alias)`` included; ``id`` always on a node
+read), or the object's default fields; comment edges add ``summary`` when asked
+(``summary=true``) and page with ``paging.cursors``, ``next`` and ``previous``.
+Checked against recorded Graph answers (tests/test_conformance_facebook.py).
+Real comment rows lack ``id`` when the token's user lacks the MODERATE task on
+the Page and ``from`` when the token is not a Page token with
+``pages_read_engagement``: set :attr:`moderate_task` / :attr:`read_engagement`
+to False to answer like that.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -24,6 +35,9 @@ from .base import Item, Request, Response, StandIn, route
 
 VERSION = r"(?:/v\d+\.\d+)?"
 OBJECT = r"/(?P<obj>[0-9A-Za-z_]+)"
+# The fields the Graph API answers when none are asked for.
+COMMENT_DEFAULT_FIELDS = "created_time,from,message,id"
+POST_DEFAULT_FIELDS = "created_time,message,id"
 NOT_FOUND = (
     "Unsupported {method} request. Object with ID '{obj}' does not exist, cannot be loaded due "
     "to missing permissions, or does not support this operation. Please read the Graph API "
@@ -42,6 +56,12 @@ class FacebookStandIn(StandIn):
     def __init__(self, **kwargs: Any) -> None:
         self._trace = 0
         super().__init__(**kwargs)
+        self.moderate_task = True  # False: comment rows come without "id"
+        self.read_engagement = True  # False: comment rows come without "from"
+
+    def reset(self) -> None:
+        super().reset()
+        self.moderate_task = self.read_engagement = True
 
     # -- set-up for `engage sandbox` ----------------------------------------------
     def network_options(self) -> dict[str, Any]:
@@ -170,7 +190,8 @@ class FacebookStandIn(StandIn):
                 400, 100, "(#100) Missing message or attachment", "OAuthException"
             )
         latest = next(reversed([p for p in self.posts_by("author") if p.parent_id is None]), None)
-        if latest is not None and latest.text == message and latest.extra.get("link") == link:
+        same = latest is not None and latest.text == message and latest.extra.get("link") == link
+        if same and not self.permissive:  # only an identical *consecutive* post is refused
             return self.graph_error(400, 506, "(#506) Duplicate status message")
         item = self.add_post("author", message, extra={"link": link} if link else {})
         return Response(200, {"id": item.id})
@@ -180,11 +201,13 @@ class FacebookStandIn(StandIn):
         parent = self.live(request.params["obj"])
         if parent is None:
             return self._not_found("post", request.params["obj"])
-        message = request.form().get("message", "")
+        form = request.form()
+        message = form.get("message", "")
         if not message:
             return self.graph_error(400, 100, "(#100) Missing message or attachment")
         item = self.add_reply(parent.id, "author", message)
-        return Response(200, {"id": item.id})
+        fields = request.arg("fields") or form.get("fields")
+        return Response(200, select(self._comment(item), fields) if fields else {"id": item.id})
 
     @route("GET", VERSION + OBJECT + r"/comments", auth="required")
     def list_comments(self, request: Request) -> Response:
@@ -193,29 +216,45 @@ class FacebookStandIn(StandIn):
             return self._not_found("get", request.params["obj"])
         stream = request.arg("filter") == "stream"
         items = self.thread(obj.id) if stream else self.children(obj.id)
-        if request.arg("order") == "reverse_chronological":
+        order = request.arg("order") or "chronological"
+        if order == "reverse_chronological":
             items.reverse()
-        return self._page_of(request, [self._comment(i) for i in items])
+        fields = request.arg("fields") or COMMENT_DEFAULT_FIELDS
+        summary = None
+        if (request.arg("summary") or "").lower() in ("1", "true"):
+            summary = {"order": order, "total_count": len(items), "can_comment": True}
+        rows = [select(self._comment(i), fields) for i in items]
+        return self._page_of(request, rows, summary)
 
     @route("GET", VERSION + OBJECT + r"/(?:posts|feed|published_posts)", auth="required")
     def page_posts(self, request: Request) -> Response:
         if request.params["obj"] != self.page.id:
             return self._not_found("get", request.params["obj"])
         posts = [p for p in self.posts_by("author") if p.parent_id is None]
-        return self._page_of(request, [self._post(p, "") for p in reversed(posts)])
+        fields = request.arg("fields") or POST_DEFAULT_FIELDS
+        return self._page_of(
+            request, [select(self._post(p, fields), fields) for p in reversed(posts)]
+        )
 
     @route("GET", VERSION + OBJECT, auth="required")
     def node(self, request: Request) -> Response:
         item = self.live(request.params["obj"])
         if item is None:
             return self._not_found("get", request.params["obj"])
+        fields = request.arg("fields")
         if item.parent_id is None:
-            return Response(200, self._post(item, request.arg("fields") or ""))
-        return Response(200, self._comment(item))
+            data = self._post(item, fields or "")
+            default = POST_DEFAULT_FIELDS
+        else:
+            data, default = self._comment(item), COMMENT_DEFAULT_FIELDS
+        return Response(200, {**select(data, fields or default), "id": item.id})
 
     # -- rendering ---------------------------------------------------------------------
-    def _page_of(self, request: Request, rows: list[dict[str, Any]]) -> Response:
-        """Cursor paging: ``after`` is an opaque cursor, ``next`` a full URL (token and all)."""
+    def _page_of(
+        self, request: Request, rows: list[dict[str, Any]], summary: dict[str, Any] | None = None
+    ) -> Response:
+        """Cursor paging: ``after`` is an opaque cursor, ``next``/``previous`` full URLs
+        (token and all), then the edge's ``summary`` when one was asked for."""
         limit = max(1, min(int(request.arg("limit") or 25), 100))
         start = _decode_cursor(request.arg("after")) + 1 if request.arg("after") else 0
         chunk = rows[start : start + limit]
@@ -225,20 +264,27 @@ class FacebookStandIn(StandIn):
             paging: dict[str, Any] = {
                 "cursors": {"before": _encode_cursor(start), "after": _encode_cursor(last)}
             }
+            query = {k: v[-1] for k, v in request.query.items() if k not in ("after", "before")}
             if last + 1 < len(rows):
-                query = {k: v[-1] for k, v in request.query.items()}
-                query["after"] = _encode_cursor(last)
-                paging["next"] = f"{self.base_url}{request.path}?{urlencode(query)}"
+                after = urlencode({**query, "after": _encode_cursor(last)})
+                paging["next"] = f"{self.base_url}{request.path}?{after}"
+            if start > 0:
+                before = urlencode({**query, "before": _encode_cursor(start)})
+                paging["previous"] = f"{self.base_url}{request.path}?{before}"
             body["paging"] = paging
+        if summary is not None:
+            body["summary"] = summary
         return Response(200, body)
 
     def _post(self, item: Item, fields: str) -> dict[str, Any]:
         stream = "comments.filter(stream)" in fields
         comments = self.thread(item.id) if stream else self.children(item.id)
+        updated = max([item.created_at, *(c.created_at for c in self.thread(item.id))])
         data: dict[str, Any] = {
             "id": item.id,
             "message": item.text,
             "created_time": _fb_time(item.created_at),
+            "updated_time": _fb_time(updated),
             "permalink_url": f"https://www.facebook.com/{self.page.id}/posts/{_local(item.id)}",
             "reactions": {
                 "data": [],
@@ -271,6 +317,13 @@ class FacebookStandIn(StandIn):
     def _comment(self, item: Item) -> dict[str, Any]:
         account = self.accounts[item.author]
         root = item.root_id or item.id
+        # A reply's permalink names its top-level comment and itself, as Facebook's do.
+        top = item
+        while top.parent_id and top.parent_id != root and top.parent_id in self.items:
+            top = self.items[top.parent_id]
+        link = f"?comment_id={_local(top.id)}"
+        if top is not item:
+            link += f"&reply_comment_id={_local(item.id)}"
         data: dict[str, Any] = {
             "id": item.id,
             "message": item.text,
@@ -287,12 +340,10 @@ class FacebookStandIn(StandIn):
                     }
                 },
             },
-            "permalink_url": (
-                f"https://www.facebook.com/{self.page.id}/posts/{_local(root)}"
-                f"?comment_id={_local(item.id)}"
-            ),
+            "permalink_url": f"https://www.facebook.com/{self.page.id}/posts/{_local(root)}{link}",
             "is_hidden": item.hidden,
             "like_count": len(item.liked_by),
+            "comment_count": len(self.children(item.id)),
             "message_tags": [],
         }
         parent = self.items.get(item.parent_id or "")
@@ -302,7 +353,65 @@ class FacebookStandIn(StandIn):
                 "message": parent.text,
                 "created_time": _fb_time(parent.created_at),
             }
+        # What a token without the Page task / permission is not told.
+        if not self.moderate_task:
+            data.pop("id")
+            data.pop("parent", None)
+        if not self.read_engagement:
+            data.pop("from")
         return data
+
+
+def parse_fields(spec: str) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """``a,b{c,d},e.summary(true).limit(0),e.type(LIKE).as(f)`` -> answer key -> (field, nested).
+
+    Modifiers such as ``.summary()`` and ``.limit()`` are left to the route; ``.as(x)``
+    renames the key.
+    """
+    parts, depth, current = [], 0, ""
+    for char in spec:
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        if char in "{(":
+            depth += 1
+        elif char in "})":
+            depth -= 1
+        current += char
+    parts.append(current)
+    fields: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        name = re.split(r"[.{]", part, maxsplit=1)[0]
+        alias = re.search(r"\.as\(([^)]*)\)", part.split("{", 1)[0] + part.rsplit("}", 1)[-1])
+        nested = None
+        if "{" in part:
+            inner = part[part.index("{") + 1 : part.rindex("}")]
+            nested = parse_fields(inner)
+        fields[alias.group(1) if alias else name] = (name, nested)
+    return fields
+
+
+def select(data: dict[str, Any], spec: str | dict[str, Any] | None) -> dict[str, Any]:
+    """Only the fields asked for, in the order asked; nested selections apply to each row."""
+    if not spec:
+        return data
+    fields = parse_fields(spec) if isinstance(spec, str) else spec
+    chosen: dict[str, Any] = {}
+    for key, (name, nested) in fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if nested and isinstance(value, dict):
+            rows = value.get("data")
+            if isinstance(rows, list):
+                value = {**value, "data": [select(r, nested) for r in rows]}
+            else:
+                value = select(value, nested)
+        chosen[key] = value
+    return chosen
 
 
 def _fb_time(moment: datetime) -> str:

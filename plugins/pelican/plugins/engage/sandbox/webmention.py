@@ -6,7 +6,12 @@ webmention.io's JF2 entry fields (``type``, ``author`` card, ``url``,
 ``wm-property``, ``wm-private``, ``content.html``/``content.text`` and the
 ``in-reply-to``/``like-of``/``repost-of``/``mention-of`` relation), with
 ``since_id``, ``per-page``, ``page``, ``sort-by`` and ``sort-dir``, and errors
-as ``{"error", "error_description"}``. A wrong token gets webmention.io's 401
+as ``{"error", "error_description"}``. As in webmention.io's recorded answers
+(tests/test_conformance_webmention.py) the relation always names the *target
+page*, also for a reply to another mention: which mention a reply answers is
+only in the source page's own microformats, so ``add_reply`` keeps it as the
+item's parent for the stand-in's bookkeeping and never shows it in the JF2.
+There is no ``wm-protocol`` key (the recordings have none). A wrong token gets webmention.io's 401
 ``forbidden`` / "Access token was not valid". Deviation: webmention.io ignores
 a token on target queries and never shows private mentions there; this
 stand-in checks any token it is given and shows the owner (right token) the
@@ -127,7 +132,8 @@ class WebmentionStandIn(StandIn):
         reply_to: str | None = None,
         published: str | None = None,
     ) -> Item:
-        """Someone's post mentions ``target``; ``reply_to`` (a wm-id) answers another mention."""
+        """Someone's post mentions ``target``; ``reply_to`` (a wm-id) answers another mention
+        (on the source page only: the JF2 still names ``target``)."""
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
         with self.lock:
@@ -254,24 +260,16 @@ class WebmentionStandIn(StandIn):
             "wm-id": int(item.id),
             "wm-source": source,
             "wm-target": target,
-            "wm-protocol": "webmention",
         }
         # Sources with markup give html and text; plain-text notes give text only.
         if item.html:
             entry["content"] = {"html": item.html, "text": item.text}
         elif item.text:
             entry["content"] = {"text": item.text}
-        parent = self.items.get(item.parent_id or "")
-        if kind == "in-reply-to" and parent is not None and not parent.extra.get("article"):
-            entry[kind] = self._entry_url(parent)
-        else:
-            entry[kind] = target
+        entry[kind] = target  # the target page, even for a reply to another mention
         entry["wm-property"] = kind
         entry["wm-private"] = item.visibility == "private"
         return entry
-
-    def _entry_url(self, item: Item) -> str:
-        return f"https://{self.accounts[item.author].key}.example/notes/{item.id}"
 
     # -- pages to send webmentions to --------------------------------------------------
     @route("GET", r"/site/(?P<name>[\w-]+)")
