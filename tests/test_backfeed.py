@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from pelican.plugins.engage.backfeed import engine as backfeed
+from pelican.plugins.engage.backfeed import avatars
 from pelican.plugins.engage.backfeed.conversation import load_conversations
 from pelican.plugins.engage.backfeed.engine import Job, Syncer, Target, interval_for, plan
 from pelican.plugins.engage.backfeed.merge import Moderation, SyncState, ThreadKey, Threads
@@ -107,7 +107,7 @@ def test_replies_are_stored_threaded_with_stable_ids(store: Store) -> None:
     assert stored["mastodon:2"]["parent_id"] == "mastodon:1"
     assert stored["mastodon:3"]["parent_id"] == "mastodon:2"
     assert stored["mastodon:1"]["article"] == ARTICLE
-    tree = load_conversations(store.conn)[ARTICLE].comments
+    tree = load_conversations(store)[ARTICLE].comments
     assert [n.id for n in tree] == ["mastodon:1"]
     assert [c.id for c in tree[0].children] == ["mastodon:2"]
     assert [c.id for c in tree[0].children[0].children] == ["mastodon:3"]
@@ -198,7 +198,7 @@ def test_hide_is_permanent(store: Store) -> None:
     assert rows(store)["mastodon:1"]["moderated"] == 1
     assert visible(store) == {"mastodon:2"}
     # A reply to a hidden comment is not shown on its own either.
-    assert ARTICLE not in load_conversations(store.conn)
+    assert ARTICLE not in load_conversations(store)
 
 
 def test_hide_author_blocks_their_later_comments_on_that_network(store: Store) -> None:
@@ -589,11 +589,11 @@ def test_sync_workers_option_is_checked(store: Store) -> None:
 
 
 def test_only_real_raster_images_count_as_avatars() -> None:
-    assert backfeed.image_suffix(b"\x89PNG\r\n\x1a\n....") == ".png"
-    assert backfeed.image_suffix(b"\xff\xd8\xff\xe0") == ".jpg"
-    assert backfeed.image_suffix(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == ".webp"
-    assert backfeed.image_suffix(b"<svg onload=alert(1)>") is None
-    assert backfeed.image_suffix(b"<html>") is None
+    assert avatars.image_suffix(b"\x89PNG\r\n\x1a\n....") == ".png"
+    assert avatars.image_suffix(b"\xff\xd8\xff\xe0") == ".jpg"
+    assert avatars.image_suffix(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == ".webp"
+    assert avatars.image_suffix(b"<svg onload=alert(1)>") is None
+    assert avatars.image_suffix(b"<html>") is None
 
 
 def test_avatars_follow_the_setting(store: Store, tmp_path: Path) -> None:
@@ -603,7 +603,7 @@ def test_avatars_follow_the_setting(store: Store, tmp_path: Path) -> None:
         settings = EngageSettings.from_pelican(
             {"ENGAGE_AVATARS": mode, "ENGAGE_BASE_DIR": str(tmp_path)}
         )
-        return load_conversations(store.conn, settings)[ARTICLE].comments[0].author
+        return load_conversations(store, settings)[ARTICLE].comments[0].author
 
     assert first("initials").avatar is None
     assert first("hotlink").avatar == "https://social.example/avatars/bob.png"
@@ -629,7 +629,7 @@ def image_server() -> Iterator[str]:
             b"<svg onload='alert(1)' xmlns='http://www.w3.org/2000/svg'/>",
         ),
         "/lying.png": ("image/png", b"<html><script>alert(1)</script></html>"),
-        "/huge.png": ("image/png", PNG + b"\0" * (backfeed.AVATAR_MAX_BYTES + 1)),
+        "/huge.png": ("image/png", PNG + b"\0" * (avatars.AVATAR_MAX_BYTES + 1)),
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -665,9 +665,9 @@ def test_cached_avatars_are_real_images_and_reach_the_built_site(
     merge(store, snapshot(*comments))
     folder = tmp_path / "engage-avatars"
     # Loopback is private: refused unless it is a configured network's host.
-    refused = backfeed.cache_avatars(store.conn, folder)
+    refused = avatars.cache_avatars(store, folder)
     assert (refused.fetched, refused.failed) == (0, 5)
-    report = backfeed.cache_avatars(store.conn, folder, trusted_hosts={"127.0.0.1"})
+    report = avatars.cache_avatars(store, folder, trusted_hosts={"127.0.0.1"})
     assert (report.fetched, report.failed) == (1, 4)
     (cached,) = folder.iterdir()
     assert cached.suffix == ".png" and cached.read_bytes() == PNG
@@ -677,11 +677,11 @@ def test_cached_avatars_are_real_images_and_reach_the_built_site(
     )
     settings = replace_db(settings, tmp_path)
     authors = {
-        c.author.name: c.author for c in load_conversations(store.conn, settings)[ARTICLE].comments
+        c.author.name: c.author for c in load_conversations(store, settings)[ARTICLE].comments
     }
     assert authors["Ok"].avatar == f"engage-avatars/{cached.name}" and authors["Ok"].avatar_local
     assert authors["Evil"].avatar is None  # initials instead
-    html = load_conversations(store.conn, settings)[ARTICLE].comments.render("/a.html", "/blog")
+    html = load_conversations(store, settings)[ARTICLE].comments.render("/a.html", "/blog")
     assert f'src="/blog/engage-avatars/{cached.name}"' in html
     assert "evil.svg" not in html and image_server not in html
 
@@ -691,7 +691,7 @@ def test_cached_avatars_are_real_images_and_reach_the_built_site(
     assert (tmp_path / "out" / "engage-avatars" / cached.name).read_bytes() == PNG
     # An avatar no visible comment uses any more is pruned from the cache.
     Threads(store).hide("mastodon:1")
-    assert backfeed.cache_avatars(store.conn, folder, trusted_hosts={"127.0.0.1"}).pruned == 1
+    assert avatars.cache_avatars(store, folder, trusted_hosts={"127.0.0.1"}).pruned == 1
 
 
 def replace_db(settings: EngageSettings, folder: Path) -> EngageSettings:
@@ -706,7 +706,7 @@ def test_the_blocklist_applies_at_build_time_too(store: Store, tmp_path: Path) -
     settings = EngageSettings.from_pelican(
         {"ENGAGE_BLOCKLIST": ["@spammer@social.example"], "ENGAGE_BASE_DIR": str(tmp_path)}
     )
-    shown = load_conversations(store.conn, settings)[ARTICLE]
+    shown = load_conversations(store, settings)[ARTICLE]
     assert [c.author.name for c in shown.comments] == ["Bob"]
     assert shown.counts["mastodon"].replies == 1
 

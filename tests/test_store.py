@@ -1,16 +1,20 @@
-"""The state database: versioning, refusal of foreign or broken files, locking."""
+"""The state database: versioning, refusal of foreign or broken files, locking, repositories."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from pelican.plugins.engage import store as store_mod
 from pelican.plugins.engage.errors import BudgetExceeded, StoreError
 from pelican.plugins.engage.model import SourceText
 from pelican.plugins.engage.store import SCHEMA_VERSION, Store
+from pelican.plugins.engage.store import migrations as store_mod
 
 
 def test_creates_a_versioned_wal_database(tmp_path: Path) -> None:
@@ -135,3 +139,93 @@ def test_daily_usage_meter(tmp_path: Path) -> None:
             store.spend("x", "posts", 2)
     with Store.open(tmp_path / "e.sqlite3") as store, pytest.raises(BudgetExceeded):
         store.spend("x", "posts", 2)  # persists across runs
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A local time zone whose calendar shows another day than UTC's right now."""
+    # POSIX TZ strings count east of Greenwich as negative: UTC+14 is a day ahead of UTC
+    # from 10:00 UTC on, UTC-12 a day behind until 12:00 UTC.
+    monkeypatch.setenv("TZ", "LINT-14" if datetime.now(UTC).hour >= 10 else "BIT+12")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_the_meter_counts_utc_days_not_local_ones(tmp_path: Path) -> None:
+    assert date.today() != datetime.now(UTC).date()  # the premise: the two calendars differ
+    with Store.open(tmp_path / "e.sqlite3") as store:
+        # A full count under the local date belongs to another (UTC) day.
+        store.conn.execute(
+            "INSERT INTO usage (network, kind, day, count) VALUES ('x', 'posts', ?, 2)",
+            (date.today().isoformat(),),
+        )
+        store.spend("x", "posts", 2)
+        assert store.meter.used("x", "posts") == 1
+        days = {r[0] for r in store.conn.execute("SELECT day FROM usage WHERE count = 1")}
+    assert days == {datetime.now(UTC).date().isoformat()}
+
+
+def test_the_shared_meter_counts_from_other_threads(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "e.sqlite3") as store:
+        meter = store.shared_meter()
+        errors: list[BaseException] = []
+
+        def spend() -> None:
+            try:
+                meter.spend("x", "reads", 3)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        workers = [threading.Thread(target=spend) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        meter.close()
+        assert store.meter.used("x", "reads") == 3
+        assert len(errors) == 1 and isinstance(errors[0], BudgetExceeded)
+    reader = Store.open_readonly(tmp_path / "e.sqlite3")
+    assert reader is not None
+    with reader, pytest.raises(StoreError, match="read-only"):
+        reader.shared_meter()
+
+
+def test_transactions_nest_only_where_asked(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "e.sqlite3") as store:
+        # The ledger's writes must be on disk when they return: never held open by a caller.
+        with store.transaction(), pytest.raises(sqlite3.OperationalError):
+            store.ledger.record_first_publish("mastodon", "2026-01-01T00:00:00+00:00")
+        # Conversation writes join a batch, and leave with it when it fails.
+        with pytest.raises(RuntimeError), store.transaction():
+            store.comments.add_moderation("comment", "mastodon:1", "2026-01-01T00:00:00+00:00")
+            raise RuntimeError
+        assert store.comments.moderation() == []
+        with store.transaction():
+            store.comments.add_moderation("comment", "mastodon:1", "2026-01-01T00:00:00+00:00")
+        assert store.comments.moderation() == [("comment", "mastodon:1")]
+
+
+def test_one_upsert_saves_a_comment_and_refreshes_it(tmp_path: Path) -> None:
+    values = {
+        "id": "mastodon:1", "network": "mastodon", "remote_id": "1", "article": "a.md",
+        "parent_id": None, "author_name": "Bob", "author_handle": "@bob@social.example",
+        "author_url": "https://social.example/@bob", "avatar_url": None, "html": "<p>Hi</p>",
+        "url": "https://social.example/@bob/1", "kind": "reply", "is_own": 0, "likes": 0,
+        "reposts": 0, "created_at": "2026-01-01T00:00:00+00:00", "edited_at": None,
+        "remote_extra": "{}", "moderated": 0,
+    }  # fmt: skip
+    with Store.open(tmp_path / "e.sqlite3") as store:
+        store.comments.save(values, seen="2026-01-01T01:00:00+00:00")
+        store.comments.set_missing("mastodon:1", 2, removed=True)
+        store.comments.save({**values, "html": "<p>Hi!</p>"}, seen="2026-01-02T01:00:00+00:00")
+        row = store.comments.get("mastodon:1")
+    assert row is not None
+    assert row["html"] == "<p>Hi!</p>"
+    assert (row["first_seen"], row["last_seen"]) == (
+        "2026-01-01T01:00:00+00:00",
+        "2026-01-02T01:00:00+00:00",
+    )
+    assert (row["missing"], row["removed"]) == (0, 0)  # seen again: restored

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+import posixpath
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,14 @@ from typing import Any
 from markupsafe import Markup
 from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees our namespace dir
 
-from .backfeed.conversation import Conversation, copy_avatars, load_conversations
+from .backfeed.conversation import Conversation, Thread, copy_avatars, load_conversations
 from .backfeed.page_insert import insert_into_page
 from .errors import ConfigError, StoreError
 from .gate import commentary as commentary_mod
 from .gate import rules as gate
 from .gate.metadata import parse_metadata
 from .gate.record import EngageInfo, PostRecord
-from .model import Syndication
+from .model import NetworkCounts, Syndication
 from .networks import network_label
 from .settings import EngageSettings
 from .store import Store
@@ -49,9 +51,16 @@ class BuildRecord:
 
 class _State:
     """What the current build has judged; reset at every `initialized` signal so an
-    autoreload or a second build in the same process never sees an old build."""
+    autoreload or a second build in the same process never sees an old build.
+
+    i18n_subsites runs each language's subsite inside the main build: ``last_build``
+    stays the main site's (the one the commands report), ``current`` is the build
+    whose pages are being judged, and ``main_lang`` the main site's language.
+    """
 
     last_build: BuildRecord | None = None
+    current: BuildRecord | None = None
+    main_lang: str = ""
 
 
 STATE = _State()
@@ -73,9 +82,14 @@ def enabled(settings: dict[str, Any]) -> bool:
 
 def on_initialized(pelican: Any) -> None:
     """Validate the settings early and make `engage/comments.html` includable."""
-    STATE.last_build = None
+    STATE.current = None
+    if not is_subsite(pelican.settings):
+        STATE.last_build = None
+        STATE.main_lang = str(pelican.settings.get("DEFAULT_LANG") or "")
     if not enabled(pelican.settings):
         return
+    if not is_subsite(pelican.settings):
+        _forget_stale_i18n_state()
     EngageSettings.from_pelican(pelican.settings)  # a ConfigError stops the build here
     overrides = list(pelican.settings.get("THEME_TEMPLATES_OVERRIDES") or [])
     if str(TEMPLATES) not in overrides:
@@ -116,10 +130,12 @@ def judge_articles(
     sources: dict[str, gate.SourceText],
     *,
     judge: bool = True,
+    urls: Mapping[str, str] | None = None,
 ) -> list[PostRecord]:
     """Gate verdicts for ``(article, may_be_candidate)`` pairs.
 
-    With ``judge=False`` (pages) the commentary is measured but no rule applies.
+    With ``judge=False`` (pages) the commentary is measured but no rule applies;
+    ``urls`` gives the public URL of articles built elsewhere (another subsite).
     """
     pending = []
     for article, may_be_candidate in articles:
@@ -141,6 +157,7 @@ def judge_articles(
     records = []
     for article, rel, meta, post_input in pending:
         url = f"{settings.site_url.rstrip('/')}/{article.url}" if settings.site_url else article.url
+        url = (urls or {}).get(article.source_path, url)
         records.append(
             PostRecord(
                 source_path=rel,
@@ -160,23 +177,159 @@ def judge_articles(
 
 
 def attach(
-    article: Any, record: PostRecord, settings: EngageSettings, state: SiteState | None = None
+    article: Any,
+    record: PostRecord,
+    settings: EngageSettings,
+    state: SiteState | None = None,
+    keys: Sequence[str] = (),
 ) -> None:
+    """Attach ``article.engage``; ``keys`` name the posts whose conversation it shows
+    (a post and its translations share one), by default the post itself."""
     found = record.analysis.commentary
     state = state or SiteState()
-    conversation = state.conversations.get(record.source_path, Conversation())
+    keys = keys or (record.source_path,)
+    conversation = shared_conversation(state, keys)
     article.engage = EngageInfo(
         record=record,
         candidate=record.candidate,
         commentary=Markup(found.html if found else ""),
         commentary_words=found.own_words if found else 0,
         show_gate=settings.show_gate,
-        syndications=state.syndications.get(record.source_path, []),
+        syndications=[s for key in keys for s in state.syndications.get(key, [])],
         comments=conversation.comments,
         counts=conversation.counts,
     )
     # Deterministic from the source file alone, so safe with Pelican's content cache.
     article._content = commentary_mod.mark(article._content, found)
+
+
+# -- translations: a post and its translations are one conversation ---------------------
+
+
+def _i18n_langs(settings: Mapping[str, Any]) -> set[str]:
+    """Languages that i18n_subsites builds as subsites of their own (none without it)."""
+    names = [getattr(p, "__name__", str(p)) for p in settings.get("PLUGINS") or ()]
+    subsites = settings.get("I18N_SUBSITES")
+    if not isinstance(subsites, Mapping) or not any("i18n_subsites" in n for n in names):
+        return set()
+    return set(subsites)
+
+
+def _forget_stale_i18n_state() -> None:
+    """Make i18n_subsites start afresh at the start of a main build.
+
+    It keeps the main site's settings in a module global that only the end of a
+    full build clears; a read of the site (`engage check`, or the read before
+    `engage publish` builds) leaves it set, and the next build in the same
+    process would then build the old settings' subsites.
+    """
+    module = sys.modules.get("pelican.plugins.i18n_subsites.i18n_subsites")
+    if module is not None and hasattr(module, "_MAIN_SETTINGS"):
+        vars(module)["_MAIN_SETTINGS"] = None
+
+
+def is_subsite(settings: Mapping[str, Any]) -> bool:
+    """Whether this build is a language subsite that i18n_subsites runs inside the main one."""
+    return settings.get("DEFAULT_LANG") in _i18n_langs(settings)
+
+
+def original_of(article: Any, main_lang: str) -> Any:
+    """The version in the main site's language of a post (itself when there is none)."""
+    group = [article, *getattr(article, "translations", ())]
+    in_main = [m for m in group if getattr(m, "lang", main_lang) == main_lang]
+    if not in_main or any(m is article for m in in_main):
+        return article
+    return min(in_main, key=lambda m: str(m.source_path))
+
+
+def _publishable(article: Any, settings: Mapping[str, Any]) -> bool:
+    if article.status == "published":
+        return True
+    # i18n_subsites turns a post whose language has its own subsite (and that has no
+    # version in this site's language) into a draft here; its own metadata says otherwise.
+    moved = _i18n_langs(settings) - {settings.get("DEFAULT_LANG")}
+    return (
+        article.status == "draft"
+        and getattr(article, "lang", None) in moved
+        and str(article.metadata.get("status") or "").lower() != "draft"
+    )
+
+
+def site_articles(generator: Any, main_lang: str) -> list[tuple[Any, bool]]:
+    """Every article of the build, once each, with whether it may be a candidate at all.
+
+    A post and its translations are cross-posted once: only the version in the
+    main site's language is a candidate, unless a translation asks to be with a
+    ``Syndicate`` of its own. i18n_subsites has removed the translations built in
+    another subsite from the lists by now, but every article keeps its
+    ``translations``, so they are found (and reported) through it.
+    """
+    listed = [
+        *generator.articles,
+        *generator.translations,
+        *generator.hidden_articles,
+        *generator.hidden_translations,
+        *generator.drafts,
+        *generator.drafts_translations,
+    ]
+    found: dict[str, Any] = {}
+    for article in listed:
+        found.setdefault(article.source_path, article)
+    for article in listed:
+        for other in getattr(article, "translations", ()):
+            found.setdefault(other.source_path, other)
+    return [
+        (
+            article,
+            _publishable(article, generator.settings)
+            and (original_of(article, main_lang) is article or "syndicate" in article.metadata),
+        )
+        for article in found.values()
+    ]
+
+
+def subsite_urls(
+    articles: Iterable[Any], settings: Mapping[str, Any], site_url: str
+) -> dict[str, str]:
+    """Public URLs of the articles i18n_subsites builds in their language's subsite."""
+    langs = _i18n_langs(settings) - {settings.get("DEFAULT_LANG")}
+    urls = {}
+    for article in articles:
+        lang = getattr(article, "lang", None)
+        if lang not in langs:
+            continue
+        overrides = settings["I18N_SUBSITES"][lang]
+        # There it is the subsite's own article, so ARTICLE_URL (not ARTICLE_LANG_URL) names it.
+        pattern = str(overrides.get("ARTICLE_URL", settings.get("ARTICLE_URL", "{slug}.html")))
+        base = str(overrides.get("SITEURL") or posixpath.join(site_url or "/", lang))
+        urls[article.source_path] = f"{base.rstrip('/')}/{pattern.format(**article.url_format)}"
+    return urls
+
+
+def conversation_keys(article: Any, main_lang: str, base_dir: Path) -> list[str]:
+    """The posts whose conversations ``article`` shows: its whole translation group,
+    the main-language version first."""
+    original = original_of(article, main_lang)
+    group = [original, article, *getattr(original, "translations", ())]
+    keys = (os.path.relpath(m.source_path, base_dir) for m in group)
+    return list(dict.fromkeys(keys))
+
+
+def shared_conversation(state: SiteState, keys: Sequence[str]) -> Conversation:
+    """One conversation out of those of ``keys``: threads in time order, counts added up."""
+    parts = [state.conversations[k] for k in keys if k in state.conversations]
+    if len(parts) <= 1:
+        return parts[0] if parts else Conversation()
+    roots = sorted((c for part in parts for c in part.comments), key=lambda c: c.published)
+    merged = Conversation(Thread(roots))
+    for part in parts:
+        for network, n in part.counts.items():
+            have = merged.counts.get(network) or NetworkCounts(n.label)
+            merged.counts[network] = NetworkCounts(
+                n.label, have.likes + n.likes, have.reposts + n.reposts, have.replies + n.replies
+            )
+    merged.counts = dict(sorted(merged.counts.items()))
+    return merged
 
 
 def on_article_generator_finalized(generator: Any) -> None:
@@ -187,26 +340,24 @@ def on_article_generator_finalized(generator: Any) -> None:
     except ConfigError as exc:
         log.error("engage: %s", exc)
         raise
-    articles = [
-        *((a, True) for a in generator.articles),
-        *((a, True) for a in generator.translations),
-        *((a, False) for a in generator.hidden_articles),
-        *((a, False) for a in generator.hidden_translations),
-        *((a, False) for a in generator.drafts),
-        *((a, False) for a in generator.drafts_translations),
-    ]
+    main_lang = STATE.main_lang or str(generator.settings.get("DEFAULT_LANG") or "")
+    articles = site_articles(generator, main_lang)
+    urls = subsite_urls((a for a, _ in articles), generator.settings, settings.site_url)
     state = read_state(settings)
-    records = judge_articles(settings, articles, state.sources)
+    records = judge_articles(settings, articles, state.sources, urls=urls)
     for (article, _), record in zip(articles, records, strict=True):
-        attach(article, record, settings, state)
-    STATE.last_build = BuildRecord(settings, records)
+        keys = conversation_keys(article, main_lang, settings.base_dir)
+        attach(article, record, settings, state, keys)
+    STATE.current = BuildRecord(settings, records)
+    if not is_subsite(generator.settings):  # the commands report the main site
+        STATE.last_build = STATE.current
     # No verdict is computed here: the site-wide rules run when something reads one.
     log.info("engage: %d articles analysed", len(records))
 
 
 def on_page_generator_finalized(generator: Any) -> None:
     """Pages are never cross-posted; they are listed so reports cover the whole site."""
-    build = STATE.last_build
+    build = STATE.current
     if not enabled(generator.settings) or build is None:
         return
     settings = build.settings

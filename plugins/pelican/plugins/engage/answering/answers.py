@@ -13,8 +13,7 @@ import hashlib
 import html
 import json
 import math
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,16 +25,6 @@ from ..model import now_iso
 from ..networks import network_label
 from ..networks.base import Adapter, OutgoingPost, RemoteRef
 from ..store import Store
-
-# Someone else's visible reply; the answered test is a direct child by the author.
-WAITING_SQL = """
-SELECT c.* FROM comment c
-WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'
-  AND NOT EXISTS (
-      SELECT 1 FROM comment a
-      WHERE a.parent_id = c.id AND a.is_own = 1 AND a.removed = 0)
-ORDER BY c.created_at, c.id
-"""
 
 HOW_TO_ANSWER = {
     "webmention": (
@@ -80,11 +69,14 @@ def _when(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def inbox(conn: sqlite3.Connection, now: datetime | None = None) -> list[Waiting]:
-    """Every comment waiting for an answer, oldest first."""
+def inbox(store: Store, now: datetime | None = None) -> list[Waiting]:
+    """Every comment waiting for an answer, oldest first.
+
+    Waiting: someone else's visible reply with no direct answer by the author.
+    """
     now = now or datetime.now(UTC)
     waiting = []
-    for row in conn.execute(WAITING_SQL):
+    for row in store.comments.waiting():
         created = _when(row["created_at"])
         waiting.append(
             Waiting(
@@ -101,18 +93,17 @@ def inbox(conn: sqlite3.Connection, now: datetime | None = None) -> list[Waiting
     return waiting
 
 
-def overdue(
-    conn: sqlite3.Connection, within: timedelta, now: datetime | None = None
-) -> list[Waiting]:
+def overdue(store: Store, within: timedelta, now: datetime | None = None) -> list[Waiting]:
     """Waiting comments older than ``within`` (ENGAGE_ANSWER_WITHIN)."""
-    return [w for w in inbox(conn, now) if w.age_seconds > within.total_seconds()]
+    return [w for w in inbox(store, now) if w.age_seconds > within.total_seconds()]
 
 
 # -- replying ---------------------------------------------------------------------------
 
 
-def comment_row(conn: sqlite3.Connection, cid: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM comment WHERE id = ?", (cid,)).fetchone()
+def comment_row(store: Store, cid: str) -> Mapping[str, Any]:
+    """The stored comment ``cid``, as its column values."""
+    row = store.comments.get(cid)
     if row is None:
         raise UnknownComment(cid)
     return row
@@ -133,25 +124,23 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = 
     text = text.strip()
     if not text:
         raise EngageError("the answer is empty; nothing was sent")
-    row = comment_row(store.conn, cid)
+    row = comment_row(store, cid)
     network = row["network"]
     if network in HOW_TO_ANSWER:
         raise Unsupported(network, HOW_TO_ANSWER[network].format(url=row["url"]))
     key = answer_key(cid, text)
-    existing = store.conn.execute(
-        "SELECT * FROM answer WHERE idempotency_key = ?", (key,)
-    ).fetchone()
+    existing = store.answers.get(key)
     if existing is not None and existing["state"] == "posted":
         ref = RemoteRef(network, existing["remote_id"], existing["remote_url"] or "")
         return Sent(ref, already=True)
-    created = _when(existing["created_at"]) if existing else datetime.now(UTC)
-    if existing is None:
-        with store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO answer (comment_id, network, text, idempotency_key, created_at, state)"
-                " VALUES (?, ?, ?, ?, ?, 'pending')",
-                (cid, network, text, key, iso(created)),
-            )
+    # Whole seconds, as stored: a retry must derive the same record key (Bluesky) from it.
+    created = (
+        _when(existing["created_at"]) if existing else datetime.now(UTC).replace(microsecond=0)
+    )
+    if existing is None:  # committed before sending: a retry looks for it on the network
+        store.answers.add_pending(
+            comment_id=cid, network=network, text=text, key=key, created_at=iso(created)
+        )
     target = RemoteRef(
         network, row["remote_id"], row["url"], json.loads(row["remote_extra"] or "{}")
     )
@@ -172,36 +161,23 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = 
 
 
 def _record(
-    store: Store, parent: sqlite3.Row, key: str, text: str, ref: RemoteRef, author: str
+    store: Store, parent: Mapping[str, Any], key: str, text: str, ref: RemoteRef, author: str
 ) -> None:
-    """The answer, as posted and as the author's own comment under ``parent``."""
+    """The answer, as posted and as the author's own comment under ``parent``: together."""
     now = now_iso()
-    own_id = comment_id(parent["network"], ref.id)
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE answer SET state='posted', remote_id=?, remote_url=?, posted_at=? "
-            "WHERE idempotency_key=?",
-            (ref.id, ref.url, now, key),
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO comment (id, network, remote_id, article, parent_id,"
-            " author_name, author_handle, author_url, avatar_url, html, url, kind, is_own,"
-            " created_at, first_seen, last_seen, remote_extra)"
-            " VALUES (?, ?, ?, ?, ?, ?, '', '', NULL, ?, ?, 'reply', 1, ?, ?, ?, ?)",
-            (
-                own_id,
-                parent["network"],
-                ref.id,
-                parent["article"],
-                parent["id"],
-                author or "You",
-                "<p>" + html.escape(text).replace("\n", "<br>") + "</p>",
-                ref.url or parent["url"],
-                now,
-                now,
-                now,
-                json.dumps(dict(ref.extra)),
-            ),
+    with store.transaction():
+        store.answers.mark_posted(key, remote_id=ref.id, remote_url=ref.url, posted_at=now)
+        store.comments.add_answer(
+            cid=comment_id(parent["network"], ref.id),
+            network=parent["network"],
+            remote_id=ref.id,
+            article=parent["article"],
+            parent_id=parent["id"],
+            author_name=author or "You",
+            html="<p>" + html.escape(text).replace("\n", "<br>") + "</p>",
+            url=ref.url or parent["url"],
+            created_at=now,
+            remote_extra=json.dumps(dict(ref.extra)),
         )
 
 
@@ -252,23 +228,18 @@ class Stats:
         }
 
 
-def first_answers(conn: sqlite3.Connection) -> Iterable[tuple[sqlite3.Row, datetime | None]]:
+def first_answers(store: Store) -> Iterable[tuple[Mapping[str, Any], datetime | None]]:
     """Each visible comment by someone else with the time of the author's first answer."""
-    rows = conn.execute(
-        "SELECT c.*, (SELECT min(a.created_at) FROM comment a WHERE a.parent_id = c.id"
-        " AND a.is_own = 1 AND a.removed = 0) AS answered_at FROM comment c"
-        " WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'"
-    )
-    for row in rows:
+    for row in store.comments.with_first_answer():
         yield row, _when(row["answered_at"]) if row["answered_at"] else None
 
 
-def stats(conn: sqlite3.Connection, since: datetime, until: datetime | None = None) -> Stats:
+def stats(store: Store, since: datetime, until: datetime | None = None) -> Stats:
     """Response rate and time to first answer for comments written in [since, until)."""
     until = until or datetime.now(UTC)
     networks: dict[str, Rate] = {}
     overall = Rate()
-    for row, answered_at in first_answers(conn):
+    for row, answered_at in first_answers(store):
         created = _when(row["created_at"])
         if not since <= created < until:
             continue

@@ -55,7 +55,7 @@ def weekly(store: Store, until: datetime, weeks: int = WEEKS) -> list[Week]:
     return [
         Week(
             first + timedelta(weeks=i),
-            stats(store.conn, first + timedelta(weeks=i), first + timedelta(weeks=i + 1)),
+            stats(store, first + timedelta(weeks=i), first + timedelta(weeks=i + 1)),
         )
         for i in range(weeks)
     ]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import shutil
-import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,9 +34,30 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from ..errors import StoreError
 from ..gate.metadata import site_zone
 from ..model import NetworkCounts
 from ..networks import network_label
+from ..store import Store
+from ..store.comments import (
+    ARTICLE,
+    AUTHOR_URL,
+    AVATAR,
+    CREATED,
+    EDITED,
+    HANDLE,
+    HTML,
+    ID,
+    KIND,
+    LIKES,
+    NAME,
+    NETWORK,
+    OWN,
+    PARENT,
+    REPOSTS,
+    URL,
+)
+from .moderation import Moderation
 
 if TYPE_CHECKING:
     from ..settings import EngageSettings
@@ -171,19 +191,14 @@ def copy_avatars(settings: EngageSettings) -> int:
     files = avatar_files(avatar_dir(settings))
     if not files:
         return 0
-    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
     try:
-        urls = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT avatar_url FROM comment"
-                " WHERE removed = 0 AND moderated = 0 AND avatar_url IS NOT NULL"
-            )
-        ]
-    except sqlite3.Error:
+        store = Store.open_readonly(settings.db_path)
+    except StoreError:
+        return 0  # the build already said why it went without the database
+    if store is None:
         return 0
-    finally:
-        conn.close()
+    with store:
+        urls = store.comments.avatar_urls()
     target = settings.output_path / AVATAR_FOLDER
     copied = 0
     for name in {files[s] for s in map(avatar_stem, urls) if s in files}:
@@ -195,13 +210,8 @@ def copy_avatars(settings: EngageSettings) -> int:
 
 # -- loading ----------------------------------------------------------------------------
 
-# Column positions of _COLUMNS: plain tuples are much faster to read than sqlite3.Row.
-_COLUMNS = (
-    "id, network, kind, author_name, author_handle, author_url, avatar_url, html, url,"
-    " created_at, edited_at, is_own, likes, reposts, parent_id, article"
-)
-ID, NETWORK, KIND, NAME, HANDLE, AUTHOR_URL, AVATAR, HTML, URL = range(9)
-CREATED, EDITED, OWN, LIKES, REPOSTS, PARENT, ARTICLE = range(9, 16)
+# Rows come from ``store.comments.shown()`` as plain tuples (much faster to read than
+# mappings); ID, NETWORK, ... are their column positions, defined beside the query.
 
 
 class _Nodes:
@@ -275,7 +285,7 @@ def _blocked(row: tuple[Any, ...], hides: Callable[[str, str, str, str, str], bo
 
 
 def load_conversations(
-    conn: sqlite3.Connection, settings: EngageSettings | None = None
+    store: Store, settings: EngageSettings | None = None
 ) -> dict[str, Conversation]:
     """Every article's visible comments as a tree, and its counts per network.
 
@@ -289,29 +299,21 @@ def load_conversations(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(conn, settings)
+        return _load(store, settings)
     finally:
         if paused:
             gc.enable()
 
 
-def _load(conn: sqlite3.Connection, settings: EngageSettings | None) -> dict[str, Conversation]:
+def _load(store: Store, settings: EngageSettings | None) -> dict[str, Conversation]:
     conversations: dict[str, Conversation] = {}
     nodes: dict[str, CommentNode] = {}
     build = _Nodes(settings)
     hides = None
     if settings is not None and settings.blocklist:
-        from .merge import Moderation
-
-        hides = Moderation.load(conn, settings.blocklist).hides
-    cursor = conn.cursor()
-    cursor.row_factory = None  # tuples, whatever the connection's factory
-    rows = cursor.execute(
-        f"SELECT {_COLUMNS} FROM comment WHERE removed = 0 AND moderated = 0"
-        " ORDER BY created_at, id"
-    )
+        hides = Moderation.load(store, settings.blocklist).hides
     placed: list[tuple[CommentNode, str | None, str]] = []
-    for row in rows:
+    for row in store.comments.shown():
         if hides is not None and _blocked(row, hides):
             continue
         node = build.node(row)
@@ -324,18 +326,14 @@ def _load(conn: sqlite3.Connection, settings: EngageSettings | None) -> dict[str
             parent.children.append(node)
         elif parent_id is None:  # a reply to a hidden comment is hidden with it
             conversations.setdefault(article, Conversation()).comments.append(node)
-    _attach_counts(conn, conversations)
+    _attach_counts(store, conversations)
     return conversations
 
 
-def _attach_counts(conn: sqlite3.Connection, conversations: dict[str, Conversation]) -> None:
+def _attach_counts(store: Store, conversations: dict[str, Conversation]) -> None:
     """Likes and reposts as the networks count them; replies as the page shows them."""
     shown = {article: _shown_per_network(c.comments) for article, c in conversations.items()}
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    for article, network, likes, reposts in cursor.execute(
-        "SELECT article, network, likes, reposts FROM engagement"
-    ):
+    for article, network, likes, reposts in store.comments.all_counts():
         replies = shown.get(article, {}).pop(network, 0)
         _add_counts(conversations, article, network, likes, reposts, replies)
     for article, networks in shown.items():  # replies on a network without a counts row

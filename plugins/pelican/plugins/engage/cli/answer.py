@@ -55,8 +55,8 @@ def inbox(settings_file: Path, as_json: bool) -> None:
     engage = _settings(settings_file)
     now = datetime.now(UTC)
     with Store.open(engage.db_path) as store:
-        waiting = answers.inbox(store.conn, now)
-        period = answers.stats(store.conn, now - timedelta(days=90), now)
+        waiting = answers.inbox(store, now)
+        period = answers.stats(store, now - timedelta(days=90), now)
         page = dashboard.render(waiting, period, dashboard.weekly(store, now), now, "last 90 days")
     path = dashboard.write(engage.db_path.parent / DASHBOARD_NAME, page)
     if as_json:
@@ -112,7 +112,7 @@ def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
     out, _ = consoles()
     engage = _settings(settings_file)
     with Store.open(engage.db_path) as store:
-        row = answers.comment_row(store.conn, comment_id)
+        row = answers.comment_row(store, comment_id)
         network = row["network"]
         if network in answers.HOW_TO_ANSWER:
             raise EngageError(
@@ -159,7 +159,7 @@ def stats(settings_file: Path, as_json: bool, period: str) -> None:
     engage = _settings(settings_file)
     now = datetime.now(UTC)
     with Store.open(engage.db_path) as store:
-        result = answers.stats(store.conn, now - _period(period), now)
+        result = answers.stats(store, now - _period(period), now)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
         return

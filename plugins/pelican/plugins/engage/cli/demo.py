@@ -123,7 +123,7 @@ def converse(standins: dict[str, StandIn]) -> int:
 
 def answer_one_per_network(db: Path) -> int:
     with Store.open(db) as store:
-        waiting = answers.inbox(store.conn)
+        waiting = answers.inbox(store)
     answered: set[str] = set()
     for comment in waiting:
         if comment.network in answered:

@@ -235,7 +235,7 @@ def _answer_first(out: Console, store: Store, engage: EngageSettings, now: datet
     """Warn while comments wait past ENGAGE_ANSWER_WITHIN; True when strict holds new posts."""
     if engage.answer_within is None:
         return False
-    late = answers.overdue(store.conn, engage.answer_within, now)
+    late = answers.overdue(store, engage.answer_within, now)
     if not late:
         return False
     oldest = late[0]

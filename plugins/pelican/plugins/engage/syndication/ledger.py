@@ -12,8 +12,7 @@ the account's recent posts (X, Facebook). Entries that must not go out are
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +65,7 @@ class Entry:
         )
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Entry:
+    def from_row(cls, row: Mapping[str, Any]) -> Entry:
         due_at = from_iso(row["due_at"])
         created_at = from_iso(row["created_at"])
         assert due_at is not None and created_at is not None
@@ -92,11 +91,15 @@ class Entry:
 
 
 class Ledger:
-    """Entry operations on the state database; every method commits before returning."""
+    """Entry operations on the state database; every method commits before returning.
+
+    The SQL is the store's (:class:`~pelican.plugins.engage.store.ledger.LedgerEntries`);
+    this turns its rows into :class:`Entry` objects and keeps them in step.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.conn = store.conn
+        self.rows = store.ledger
 
     # -- reading -------------------------------------------------------------
     def entries(
@@ -106,119 +109,68 @@ class Ledger:
         network: str | None = None,
         states: Iterable[str] | None = None,
     ) -> list[Entry]:
-        sql, args = "SELECT * FROM entry WHERE 1=1", []
-        if article is not None:
-            sql += " AND article = ?"
-            args.append(article)
-        if network is not None:
-            sql += " AND network = ?"
-            args.append(network)
-        if states is not None:
-            wanted = list(states)
-            sql += f" AND state IN ({','.join('?' * len(wanted))})"
-            args.extend(wanted)
-        sql += " ORDER BY due_at, article, network, seq"
-        return [Entry.from_row(r) for r in self.conn.execute(sql, args)]
+        rows = self.rows.select(article=article, network=network, states=states)
+        return [Entry.from_row(r) for r in rows]
 
     def get(self, article: str, network: str, seq: int) -> Entry | None:
-        row = self.conn.execute(
-            "SELECT * FROM entry WHERE article=? AND network=? AND seq=?", (article, network, seq)
-        ).fetchone()
+        row = self.rows.get(article, network, seq)
         return Entry.from_row(row) if row else None
 
     def due(self, now: datetime) -> list[Entry]:
         """Open entries whose time has come and whose back-off has passed."""
-        at = to_iso(now)
-        rows = self.conn.execute(
-            "SELECT * FROM entry WHERE state IN ('queued', 'pending', 'scheduled')"
-            " AND due_at <= ? AND (retry_at IS NULL OR retry_at <= ?)"
-            " ORDER BY due_at, article, seq, network",
-            (at, at),
-        )
-        return [Entry.from_row(r) for r in rows]
+        return [Entry.from_row(r) for r in self.rows.due(to_iso(now))]
 
     def due_or_waiting(self, now: datetime) -> list[Entry]:
         """Open entries whose time has come, in back-off or not: the work that remains."""
-        rows = self.conn.execute(
-            "SELECT * FROM entry WHERE state IN ('queued', 'pending') AND due_at <= ?",
-            (to_iso(now),),
-        )
-        return [Entry.from_row(r) for r in rows]
+        return [Entry.from_row(r) for r in self.rows.due_or_waiting(to_iso(now))]
 
     def syndications(self, article: str | None = None) -> list[Entry]:
         """Posted first posts (seq 0): the remote copies of each article."""
-        sql = "SELECT * FROM entry WHERE seq = 0 AND state = 'posted'"
-        args: list[Any] = []
-        if article is not None:
-            sql += " AND article = ?"
-            args.append(article)
-        return [Entry.from_row(r) for r in self.conn.execute(sql + " ORDER BY network", args)]
+        return [Entry.from_row(r) for r in self.rows.posted_first(article)]
 
     def own_remote_ids(self) -> set[tuple[str, str]]:
         """(network, remote id) of everything we posted, so backfeed can tell it apart."""
-        rows = self.conn.execute("SELECT network, remote_id FROM entry WHERE remote_id IS NOT NULL")
-        return {(r[0], r[1]) for r in rows}
+        return self.rows.remote_ids()
 
     # -- writing -------------------------------------------------------------
     def add(self, entry: Entry) -> Entry:
-        with self.store.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO entry (article, network, seq, text, link, due_at, idempotency_key,"
-                " created_at, state, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.article,
-                    entry.network,
-                    entry.seq,
-                    entry.text,
-                    entry.link,
-                    to_iso(entry.due_at),
-                    entry.idempotency_key,
-                    to_iso(entry.created_at),
-                    entry.state,
-                    entry.last_error,
-                ),
-            )
-        entry.id = cursor.lastrowid
+        entry.id = self.rows.add(
+            article=entry.article,
+            network=entry.network,
+            seq=entry.seq,
+            text=entry.text,
+            link=entry.link,
+            due_at=to_iso(entry.due_at),
+            idempotency_key=entry.idempotency_key,
+            created_at=to_iso(entry.created_at),
+            state=entry.state,
+            last_error=entry.last_error,
+        )
         return entry
 
     def replan(self, entry: Entry, text: str, link: str | None, due_at: datetime) -> None:
         """Update an entry that has not been sent yet (the post was edited)."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE entry SET text=?, link=?, due_at=? WHERE id=? AND state='queued'",
-                (text, link, to_iso(due_at), entry.id),
-            )
+        self.rows.replan(entry.id, text, link, to_iso(due_at))
 
     def set_state(self, entry: Entry, state: str, reason: str | None = None) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE entry SET state=?, last_error=? WHERE id=?", (state, reason, entry.id)
-            )
+        self.rows.set_state(entry.id, state, reason)
         entry.state, entry.last_error = state, reason
 
     def mark_pending(self, entry: Entry) -> None:
         """Committed before the network call: from here on the write may have happened."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE entry SET state='pending', attempts=attempts+1 WHERE id=?", (entry.id,)
-            )
+        self.rows.mark_pending(entry.id)
         entry.state, entry.attempts = PENDING, entry.attempts + 1
 
     def mark_posted(self, entry: Entry, ref: RemoteRef, *, scheduled: bool = False) -> None:
         state = SCHEDULED if scheduled else POSTED
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE entry SET state=?, remote_id=?, remote_url=?, remote_extra=?,"
-                " posted_at=?, last_error=NULL, retry_at=NULL WHERE id=?",
-                (
-                    state,
-                    ref.id,
-                    ref.url or None,
-                    json.dumps(dict(ref.extra)),
-                    None if scheduled else now_iso(),
-                    entry.id,
-                ),
-            )
+        self.rows.mark_posted(
+            entry.id,
+            state=state,
+            remote_id=ref.id,
+            remote_url=ref.url or None,
+            remote_extra=json.dumps(dict(ref.extra)),
+            posted_at=None if scheduled else now_iso(),
+        )
         entry.state, entry.remote_id, entry.remote_url = state, ref.id, ref.url or None
         entry.remote_extra = dict(ref.extra)
 
@@ -228,23 +180,14 @@ class Ledger:
         """Record a failed attempt. ``sent``: the write may have reached the network
         (timeout, 5xx), so the entry stays pending and the next run recovers first."""
         state = PENDING if sent else QUEUED
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE entry SET state=?, last_error=?, retry_at=? WHERE id=?",
-                (state, error, to_iso(retry_at) if retry_at else None, entry.id),
-            )
+        self.rows.mark_failed(
+            entry.id, state=state, error=error, retry_at=to_iso(retry_at) if retry_at else None
+        )
         entry.state, entry.last_error, entry.retry_at = state, error, retry_at
 
     # -- the first-run guard -----------------------------------------------------
     def first_publish(self, network: str) -> datetime | None:
-        row = self.conn.execute(
-            "SELECT first_publish FROM network_state WHERE network=?", (network,)
-        ).fetchone()
-        return from_iso(row[0]) if row else None
+        return from_iso(self.rows.first_publish(network))
 
     def record_first_publish(self, network: str, when: datetime) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO network_state (network, first_publish) VALUES (?, ?)",
-                (network, to_iso(when)),
-            )
+        self.rows.record_first_publish(network, to_iso(when))

@@ -1,0 +1,173 @@
+"""The versioned schema: the MIGRATIONS list and the runner that applies it.
+
+The schema version lives in ``PRAGMA user_version``; each step runs in one
+transaction together with its version bump, so a failed upgrade leaves the
+file at the previous version, untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from ..errors import StoreError
+
+if TYPE_CHECKING:
+    from .connection import Database
+
+APPLICATION_ID = 0x656E6761  # "enga": marks a database as ours
+
+# Each entry moves the schema from version i to i + 1. Never edit a released
+# step: add a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE source (
+        url         TEXT PRIMARY KEY,
+        feed_url    TEXT,
+        ok          INTEGER NOT NULL,
+        text        TEXT NOT NULL DEFAULT '',
+        via         TEXT,
+        error       TEXT,
+        fetched_at  TEXT NOT NULL
+    );
+    CREATE TABLE usage (
+        network TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        day     TEXT NOT NULL,
+        count   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (network, kind, day)
+    );
+    """,
+    # 2: the syndication ledger and the backfed conversation.
+    """
+    CREATE TABLE entry (
+        id              INTEGER PRIMARY KEY,
+        article         TEXT NOT NULL,      -- source path, relative to the site folder
+        network         TEXT NOT NULL,
+        seq             INTEGER NOT NULL,   -- 0: the first post; 1, 2, ...: follow-ups
+        text            TEXT NOT NULL,
+        link            TEXT,
+        due_at          TEXT NOT NULL,      -- UTC ISO 8601
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at      TEXT NOT NULL,      -- stable across retries
+        state           TEXT NOT NULL,      -- queued pending scheduled posted skipped cancelled
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        retry_at        TEXT,
+        last_error      TEXT,
+        remote_id       TEXT,
+        remote_url      TEXT,
+        remote_extra    TEXT,               -- JSON: what the network needs to thread under it
+        posted_at       TEXT,
+        UNIQUE (article, network, seq)
+    );
+    CREATE INDEX entry_due ON entry (state, due_at);
+    CREATE TABLE network_state (
+        network         TEXT PRIMARY KEY,
+        first_publish   TEXT NOT NULL       -- when the first-run guard was applied
+    );
+    CREATE TABLE comment (
+        id              TEXT PRIMARY KEY,   -- network:remote id
+        network         TEXT NOT NULL,
+        remote_id       TEXT NOT NULL,
+        article         TEXT NOT NULL,
+        parent_id       TEXT,               -- another comment's id, or NULL under the post
+        author_name     TEXT NOT NULL,
+        author_handle   TEXT NOT NULL,
+        author_url      TEXT NOT NULL,
+        avatar_url      TEXT,
+        html            TEXT NOT NULL,      -- sanitized with an allowlist before it is stored
+        url             TEXT NOT NULL,
+        kind            TEXT NOT NULL DEFAULT 'reply',
+        is_own          INTEGER NOT NULL DEFAULT 0,
+        likes           INTEGER NOT NULL DEFAULT 0,
+        reposts         INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        edited_at       TEXT,
+        first_seen      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL,
+        missing         INTEGER NOT NULL DEFAULT 0,  -- successful fetches in a row without it
+        removed         INTEGER NOT NULL DEFAULT 0,  -- gone on the network (deleted, hidden)
+        moderated       INTEGER NOT NULL DEFAULT 0,  -- hidden here for good (hide, blocklist)
+        remote_extra    TEXT                -- JSON: what the network needs to reply to it
+    );
+    CREATE INDEX comment_article ON comment (article);
+    CREATE TABLE engagement (
+        article         TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        likes           INTEGER NOT NULL DEFAULT 0,
+        reposts         INTEGER NOT NULL DEFAULT 0,
+        replies         INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (article, network)
+    );
+    CREATE TABLE sync_state (
+        article         TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        remote_id       TEXT NOT NULL,
+        last_attempt    TEXT,
+        last_success    TEXT,
+        last_full       TEXT,
+        last_change     TEXT,
+        cursor          TEXT,
+        last_error      TEXT,
+        PRIMARY KEY (article, network, remote_id)
+    );
+    CREATE TABLE moderation (
+        kind            TEXT NOT NULL,      -- comment, account, domain
+        value           TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+    );
+    """,
+    # 3: answers sent from `engage reply`, recorded before they are sent.
+    """
+    CREATE TABLE answer (
+        id              INTEGER PRIMARY KEY,
+        comment_id      TEXT NOT NULL,
+        network         TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL,      -- pending, posted
+        remote_id       TEXT,
+        remote_url      TEXT,
+        posted_at       TEXT,
+        last_error      TEXT
+    );
+    CREATE INDEX answer_comment ON answer (comment_id);
+    CREATE INDEX comment_parent ON comment (parent_id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: Database) -> None:
+    """Move ``db`` forward to the newest schema, one transaction per step."""
+    version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+    for step in range(version, SCHEMA_VERSION):
+        try:
+            with db.transaction() as conn:
+                # executescript() would COMMIT first; run statement by statement so
+                # a migration and its version bump land together or not at all.
+                for statement in _statements(MIGRATIONS[step]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"could not upgrade {db.path} to schema {step + 1} ({exc}); "
+                f"it was left at schema {step}"
+            ) from None
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements."""
+    statements, current = [], ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    rest = current.rstrip(";").strip()
+    if rest:
+        statements.append(rest)
+    return [s for s in statements if s.strip(" \n;")]
