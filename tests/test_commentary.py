@@ -100,3 +100,57 @@ def test_non_ascii_and_multiline_offsets() -> None:
     found = analyze(html, HEADINGS).commentary
     assert found is not None and found.own_text == "Ça marche bien."
     assert html[found.start : found.end].startswith("<h2>My take")
+
+
+# -- nested quotations and other markup a regular expression misreads ------------------
+def test_text_after_a_nested_blockquote_is_still_quoted() -> None:
+    analysis = analyze("<blockquote><blockquote>a</blockquote>b</blockquote> mine", HEADINGS)
+    assert (analysis.total_words, analysis.quoted_words) == (3, 2)
+
+
+def test_nested_quotations_inside_the_commentary() -> None:
+    html = render(
+        "## My take\n\n> > The source quoting someone.\n>\n> The source itself.\n\n"
+        "My answer to both."
+    )
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None
+    assert found.own_text == "My answer to both."
+    assert found.quoted_text == "The source quoting someone. The source itself."
+    assert found.own_words == 4
+
+
+def test_nested_inline_quotes() -> None:
+    html = "<h2>My take</h2><p>I said <q>she wrote <q>no</q> twice</q> and left.</p>"
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None
+    assert found.own_text == "I said and left."
+    assert found.quoted_text == "she wrote no twice"
+
+
+def test_section_ends_before_an_element_that_holds_the_next_heading() -> None:
+    html = "<h2>My take</h2><p>one</p><div><h2>Links</h2><p>x</p></div><p>later</p>"
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "one"
+    assert mark(html, found) == (
+        f"{MARK_OPEN}<h2>My take</h2><p>one</p></section><div><h2>Links</h2><p>x</p></div>"
+        "<p>later</p>"
+    )
+
+
+def test_a_heading_written_inside_a_script_or_comment_is_not_the_commentary() -> None:
+    html = (
+        '<script>var s = "<h2>My take</h2>";</script><!-- <h2>My take</h2> -->'
+        "<h2>My take</h2><p>Mine.</p>"
+    )
+    found = analyze(html, HEADINGS).commentary
+    assert found is not None and found.own_text == "Mine." and found.html == "<p>Mine.</p>"
+    assert html[found.start :].startswith("<h2>My take</h2><p>Mine.")
+    assert mark(html, found).endswith(f"{MARK_OPEN}<h2>My take</h2><p>Mine.</p></section>")
+
+
+def test_hostile_nesting_is_bounded() -> None:
+    # The parser stops at a fixed depth; what lies deeper is not read, and nothing recurses.
+    html = "<blockquote>" * 50_000 + "deep" + "</blockquote>" * 50_000
+    analysis = analyze(html + "<h2>My take</h2><p>Mine.</p>", HEADINGS)
+    assert analysis.total_words <= 2

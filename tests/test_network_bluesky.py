@@ -216,6 +216,30 @@ def test_publish_writes_a_post_with_link_facets_a_card_and_its_own_rkey(
     assert dict(ref.extra) == {"uri": uri, "cid": cid, "root_uri": uri, "root_cid": cid}
 
 
+def test_facets_mark_bare_domains_and_hashtags_in_byte_offsets(
+    standin: FastBluesky, make: Make
+) -> None:
+    # The SDK's own detection, as the Bluesky app does it: a bare domain with a known
+    # top-level domain becomes an https link, a #tag a tag facet, both after multi-byte text.
+    text = "Ça, 👨‍👩‍👧‍👦 שָׁלוֹם: read example.com/notes, #IndieWeb and https://e.org/x."
+    make().publish(post(text, link=None))
+    record = standin.calls("POST", r"createRecord$")[0].json()["record"]
+    encoded = text.encode("utf-8")
+    found = [
+        (encoded[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(), f["features"][0])
+        for f in record["facets"]
+    ]
+    assert found == [
+        (
+            "example.com/notes",
+            {"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/notes"},
+        ),
+        ("#IndieWeb", {"$type": "app.bsky.richtext.facet#tag", "tag": "IndieWeb"}),
+        ("https://e.org/x", {"$type": "app.bsky.richtext.facet#link", "uri": "https://e.org/x"}),
+    ]
+    assert encoded.index(b"example.com") > len("Ça, 👨‍👩‍👧‍👦 שָׁלוֹם: read ")  # bytes, not characters
+
+
 def test_a_retried_post_collides_instead_of_duplicating(standin: FastBluesky, make: Make) -> None:
     adapter = make()
     first = adapter.publish(post())

@@ -31,7 +31,9 @@ from pelican.plugins.engage.networks.base import (
 from pelican.plugins.engage.networks.x import API_HOST, XAdapter, _retry_after, weighted_length
 from pelican.plugins.engage.sandbox.x import XStandIn
 
-ARTICLE = "https://blog.example/2026/why-it-matters.html"
+# twitter-text links only known top-level domains ("DO NOT extract invalid URL:
+# http://no-tld" in its conformance/extract.yml), so the article lives under .org.
+ARTICLE = "https://blog.example.org/2026/why-it-matters.html"
 SOME_KEYS = {
     "X_API_KEY": "key",
     "X_API_SECRET": "secret",
@@ -90,7 +92,10 @@ ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007
         pytest.param(f"Two: {ARTICLE} and {ARTICLE}/", 5 + 23 + 5 + 23, id="two-urls"),
         pytest.param(f"({ARTICLE}).", 1 + 23 + 2, id="punctuation-after-url"),
         pytest.param("see example.com/page", 4 + 23, id="bare-domain"),
-        pytest.param("edit setup.cfg or foo.de", 24, id="file-names-are-not-links"),
+        pytest.param("edit setup.cfg or notes.txt", 27, id="file-names-are-not-links"),
+        # twitter-text's extract.yml: "Extract short URLs without protocol on ccTLD
+        # domains without path" (foo.jp, it.so): a bare ccTLD domain is a link too.
+        pytest.param("see foo.de", 4 + 23, id="bare-cctld-domain"),
         pytest.param("mail me@example.com", 19, id="email-is-not-a-link"),
         pytest.param("\U0001f600", 2, id="emoji"),
         pytest.param(FAMILY, 2, id="zwj-family"),

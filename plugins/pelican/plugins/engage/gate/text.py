@@ -7,6 +7,7 @@ typography; word 3-shingles then compare texts by Broder's containment.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ QUOTED_RE = re.compile(
     r'"[^"\n]{1,2000}"|“[^”\n]{1,2000}”|„[^“”\n]{1,2000}[“”]|«[^»\n]{1,2000}»|»[^«\n]{1,2000}«'
 )
 
+_QUOTE_OPENERS = ('"', "“", "„", "«", "»")  # every QUOTED_RE passage starts with one
+
 SHINGLE_SIZE = 3
 
 
@@ -29,23 +32,75 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
+# Counting runs in C on ASCII text (bytes.translate and bytes.split); typography is
+# first mapped to ASCII that plays the same part, and anything else non-ASCII falls
+# back to the regular expressions.
+_TYPOGRAPHY = "“”‘’«»„‚‹›–—…·•¡¿"  # punctuation, never part of a word
+_SPACES = "\xa0\u2002\u2003\u2009\u200a\u202f\u3000"  # white space to str.split()
+# For words: ’ joins like ' (see WORD_RE); other typography and spaces separate.
+_AS_WORDS = (("’", "'"), *((c, " ") for c in _TYPOGRAPHY + _SPACES if c != "’"))
+# For the fast count: typography is deleted like other punctuation.
+_AS_LOOSE = (*((c, "") for c in _TYPOGRAPHY), *((c, " ") for c in _SPACES))
+
+# ASCII bytes that are no word character (``\w`` on ASCII) become spaces.
+_NON_WORD_TO_SPACE = bytes(
+    c if chr(c).isascii() and (chr(c).isalnum() or c == ord("_")) else ord(" ") for c in range(256)
+)
+# For the fast count a word is a run of non-space characters with at least one that
+# is not punctuation: "word ," counts one word and a lone dash none.
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" + _TYPOGRAPHY
+_PUNCTUATION_ONLY_RE = re.compile(rf"(?<!\S)[{re.escape(_PUNCTUATION)}]+(?!\S)")
+_ASCII_PUNCTUATION = bytes(c for c in map(ord, _PUNCTUATION) if c < 128)
+# str.split() also splits at these four ASCII separators; bytes.split() does not.
+_ASCII_SEPARATORS = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+
+
+def _as_ascii(text: str, mapping: tuple[tuple[str, str], ...]) -> str | None:
+    """``text`` with ``mapping`` applied, if that leaves it ASCII."""
+    for char, replacement in mapping:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text if text.isascii() else None
+
+
 def count_words(text: str) -> int:
-    return len(WORD_RE.findall(text))
+    """How many :data:`WORD_RE` words ``text`` has."""
+    plain = text if text.isascii() else _as_ascii(text, _AS_WORDS)
+    if plain is None:
+        return len(WORD_RE.findall(text))
+    # Runs of word characters, less the apostrophes that join two runs into one word.
+    runs = len(plain.encode("ascii").translate(_NON_WORD_TO_SPACE).split())
+    if "'" in plain:
+        parts = plain.split("'")
+        runs -= sum(1 for a, b in itertools.pairwise(parts) if a and b and _joins(a[-1], b[0]))
+    return runs
 
 
-# Punctuation deleted before a whitespace split, so "word ," counts one word.
-_PUNCTUATION = dict.fromkeys(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’«»„‚‹›–—…·•¡¿"), None)
+def _joins(before: str, after: str) -> bool:
+    return (before.isalnum() or before == "_") and (after.isalnum() or after == "_")
 
 
 def count_words_fast(text: str) -> int:
     """About :func:`count_words`, several times faster: for whole-post totals."""
-    return len(text.translate(_PUNCTUATION).split())
+    plain = text if text.isascii() else _as_ascii(text, _AS_LOOSE)
+    if plain is None:
+        return len(text.split()) - len(_PUNCTUATION_ONLY_RE.findall(text))
+    return len(plain.encode("ascii").translate(_ASCII_SEPARATORS, _ASCII_PUNCTUATION).split())
 
 
 def split_quoted(text: str) -> tuple[str, str]:
     """``text`` without its passages in quotation marks, and those passages."""
-    quoted = " ".join(m.group(0) for m in QUOTED_RE.finditer(text))
-    return QUOTED_RE.sub(" ", text), quoted
+    if not any(mark in text for mark in _QUOTE_OPENERS):  # most paragraphs: no scan
+        return text, ""
+    rest, quoted, position = [], [], 0
+    for match in QUOTED_RE.finditer(text):  # one pass for both halves
+        rest.append(text[position : match.start()])
+        quoted.append(match.group(0))
+        position = match.end()
+    if not quoted:
+        return text, ""
+    rest.append(text[position:])
+    return " ".join(rest), " ".join(quoted)
 
 
 def normalize(text: str) -> str:

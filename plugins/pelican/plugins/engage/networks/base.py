@@ -147,6 +147,8 @@ class AdapterContext:
     meter: UsageMeter = field(default_factory=MemoryMeter)
     # Where secrets such as a Bluesky session may be kept (never the database).
     state_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "pelican-engage")
+    # The site's folder (beside pelicanconf.py): where relative `file:` URLs point.
+    site_dir: Path | None = None
 
     def credential(self, network: str, *names: str) -> list[str]:
         """The named environment variables, or AuthFailed naming the missing ones."""

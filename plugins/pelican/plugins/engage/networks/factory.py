@@ -30,13 +30,15 @@ def build_adapters(
     state_dir: Path,
     meter: UsageMeter | None = None,
     names: Iterable[str] | None = None,
+    site_dir: Path | None = None,
 ) -> dict[str, Adapter]:
     """One adapter per configured network (or the subset ``names``).
 
     Credentials come from the environment only; ``meter`` (the store, in the
-    commands) counts billable calls per UTC day.
+    commands) counts billable calls per UTC day; ``site_dir`` is where
+    relative ``file:`` URLs (a ``Comments_Feed``) point.
     """
-    ctx = AdapterContext(env=dict(os.environ), state_dir=state_dir)
+    ctx = AdapterContext(env=dict(os.environ), state_dir=state_dir, site_dir=site_dir)
     if meter is not None:
         ctx.meter = meter
     wanted = list(networks) if names is None else list(dict.fromkeys(names))

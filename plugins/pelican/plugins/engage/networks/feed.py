@@ -13,7 +13,10 @@ store that every comment was deleted, and a half-written feed is usually whole
 again on the next read. Entry ids come from the guid/Atom id, else the link,
 else a hash of the entry. Feeds cannot be written to: publishing and replying
 raise Unsupported. ``base_url`` is optional here and only resolves relative
-feed URLs; absolute ones are read as they are.
+feed URLs; absolute ones are read as they are. A ``file:`` feed (a saved
+mailing-list archive, say) is read from disk, relative to the site folder the
+command passes in ``AdapterContext.site_dir`` (like a ``file:`` Source_Feed),
+with the same size cap as a download.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 
-from ..errors import ConfigError, Transient, Unsupported
+from ..errors import ConfigError, NotFound, Transient, Unsupported
 from ..http_client import HttpSession, Limits, int_option, text_to_html, where
 from .base import (
     Adapter,
@@ -51,6 +55,7 @@ ACCEPT_FEEDS = (
 )
 # Adapter insists on a base URL; a feed network has none unless relative feed URLs need one.
 _NO_BASE = "feed-without-base-url:"
+MAX_FILE_BYTES = Limits().max_bytes  # a feed read from disk is capped like a download
 READ_ONLY_HINT = "a comment feed is read-only: answer where the comment was written"
 
 
@@ -89,15 +94,20 @@ class FeedAdapter(Adapter):
     # -- reading --------------------------------------------------------------
     def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
         """Every entry of the feed at ``post.url`` as a comment on ``post``; always a full read."""
-        url = self.feed_url(post.url or post.id)
-        response = self._http().request(
-            "GET", url, follow_redirects=True, headers={"Accept": ACCEPT_FEEDS}
-        )
-        headers = {
-            "content-type": response.headers.get("content-type", "application/xml"),
-            "content-location": str(response.url),
-        }
-        parsed = feedparser.parse(io.BytesIO(response.content), response_headers=headers)
+        url = post.url or post.id
+        if url.startswith("file:"):
+            body, headers = self._read_file(url)
+        else:
+            url = self.feed_url(url)
+            response = self._http().request(
+                "GET", url, follow_redirects=True, headers={"Accept": ACCEPT_FEEDS}
+            )
+            body = response.content
+            headers = {
+                "content-type": response.headers.get("content-type", "application/xml"),
+                "content-location": str(response.url),
+            }
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
         entries = list(parsed.get("entries") or [])
         if not entries and (parsed.get("bozo") or not parsed.get("version")):
             problem = parsed.get("bozo_exception") or "not an RSS or Atom feed"
@@ -127,6 +137,33 @@ class FeedAdapter(Adapter):
                 f"the comment feed {url!r} is relative: set ENGAGE_NETWORKS['feed']['base_url']"
             )
         return urljoin(self.base_url + "/", url)
+
+    def feed_path(self, url: str) -> Path:
+        """The file a ``file:`` feed URL names; relative ones are in the site folder."""
+        path = Path(unquote(urlsplit(url).path))
+        if path.is_absolute():
+            return path
+        if self.ctx.site_dir is None:
+            raise ConfigError(
+                f"the comment feed {url!r} is relative to the site folder, "
+                "which this command did not give"
+            )
+        return self.ctx.site_dir / path
+
+    def _read_file(self, url: str) -> tuple[bytes, dict[str, str]]:
+        path = self.feed_path(url)
+        try:
+            with path.open("rb") as file:
+                body = file.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise NotFound(self.name, f"the comment feed {path} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"the comment feed {path} cannot be read: {exc.strerror}") from None
+        if len(body) > MAX_FILE_BYTES:
+            raise ConfigError(f"the comment feed {path} is larger than {MAX_FILE_BYTES:,} bytes")
+        # No content-location: feedparser would resolve ids against the file's path, and
+        # an id must not change when the site folder moves.
+        return body, {"content-type": "application/xml"}
 
     def _comment(self, entry: Any, feed_id: str, fallback: datetime) -> RemoteComment:
         published = _struct_time(entry.get("published_parsed"))

@@ -31,15 +31,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import grapheme
 import requests
 from mastodon import Mastodon
-from mastodon._url_regex import url_regex  # twitter-text's URL rule, as Mastodon extracts URLs
 from mastodon.errors import (
     MastodonAPIError,
     MastodonError,
@@ -49,6 +46,7 @@ from mastodon.errors import (
 )
 
 from ..errors import AuthFailed, ConfigError, NetworkError, NotFound, RateLimited, Transient
+from ..http_client import retry_after
 from .base import (
     Adapter,
     AdapterContext,
@@ -60,6 +58,7 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .text import grapheme_count, url_spans
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,20 @@ class MastodonAdapter(Adapter):
         return self._limits[1] if self._limits else DEFAULT_URL_CHARACTERS
 
     def measure(self, text: str) -> int:
-        """Mastodon's StatusLengthValidator: URLs fixed, mentions without domain, graphemes."""
+        """Mastodon's StatusLengthValidator: URLs fixed, mentions without domain, graphemes.
+
+        Mastodon extracts URLs the twitter-text way, with a scheme only
+        (``extract_url_without_protocol: false``), and counts each as
+        ``characters_reserved_per_url``.
+        """
         filler = "x" * self.url_length()
-        countable = url_regex.sub(lambda m: m.group(2) + filler, text)
+        pieces, position = [], 0
+        for start, end in url_spans(text, bare_domains=False):
+            pieces += [text[position:start], filler]
+            position = end
+        countable = "".join(pieces) + text[position:]
         countable = MENTION_RE.sub(lambda m: "@" + m.group(1), countable)
-        return int(grapheme.length(countable))
+        return grapheme_count(countable)
 
     def refresh_limits(self) -> int:
         """Read the server's length limits (one call); returns the new max_length()."""
@@ -422,41 +430,13 @@ def full_acct(acct: str, account_url: str) -> str:
 
 
 def retry_after_from(headers: Mapping[str, str]) -> float | None:
-    """Seconds until the rate-limit window resets, from Mastodon's (or a look-alike's) headers."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    now = _server_now(lower.get("date"))
-    reset = (lower.get("x-ratelimit-reset") or "").strip()
-    if reset:
-        try:
-            number = float(reset)
-        except ValueError:
-            try:
-                return max(0.0, parse_time(reset).timestamp() - now)
-            except ValueError:
-                number = None
-        if number is not None:
-            # Epoch seconds on GoToSocial and friends; a small number is a delay in seconds.
-            return max(0.0, number - now) if number > 1e9 else max(0.0, number)
-    retry = (lower.get("retry-after") or "").strip()
-    if retry:
-        try:
-            return max(0.0, float(retry))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(retry).timestamp() - now)
-            except (TypeError, ValueError):
-                return None
-    return None
+    """Seconds until the rate-limit window resets, from Mastodon's (or a look-alike's) headers.
 
-
-def _server_now(date_header: str | None) -> float:
-    """The server's clock (from its Date header) so a skewed local clock does not matter."""
-    if date_header:
-        try:
-            return parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(UTC).timestamp()
+    ``X-RateLimit-Reset`` is ISO 8601 on Mastodon, epoch seconds on GoToSocial and
+    friends, a delay on some; then ``Retry-After``. ``http_client.retry_after`` reads
+    them all, against the server's clock (its Date header).
+    """
+    return retry_after(headers, ["x-ratelimit-reset", "retry-after"])
 
 
 def html_to_text(content: str) -> str:

@@ -1,9 +1,7 @@
 """X (Twitter API v2) through tweepy's ``Client``, with a spending guard.
 
 Pitfalls. tweepy hard-codes ``https://api.twitter.com``, so ``base_url`` is
-honoured by a transport adapter mounted on the client's public
-``requests.Session`` that rewrites the host (the OAuth 1.0a signature is still
-computed for the real URL) and supplies the timeout tweepy never passes. X bills
+honoured by the transport adapter of :mod:`.x_transport`. X bills
 every post and every read, so each billable call first asks the usage meter
 (``max_posts_per_day``, ``max_reads_per_day``). There is no idempotency key:
 posting the same text twice is answered 403 "duplicate content", which we treat
@@ -13,30 +11,22 @@ back: for an older post the snapshot says ``complete=False``, so missing
 replies are never taken for deleted ones. A deleted tweet comes back as HTTP
 200 with an ``errors`` array and no ``data``. Returned text has t.co links and
 ``&amp;``-escaped entities. An edited tweet gets a new id; the first id of
-``edit_history_tweet_ids`` is the stable one we use. Finally, requests-oauthlib
-logs the Authorization header at DEBUG level, so a log filter masks our keys.
+``edit_history_tweet_ids`` is the stable one we use. Length and links follow
+twitter-text (:mod:`.x_text`).
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import re
-import time
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-import grapheme
 import requests
 import tweepy
-from grapheme.grapheme_property_group import GraphemePropertyGroup, get_group
-from requests.adapters import HTTPAdapter
 
 from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
-from ..http_client import int_option
+from ..http_client import int_option, retry_after
 from .base import (
     Adapter,
     AdapterContext,
@@ -48,12 +38,11 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .x_text import MAX_LENGTH, canonical, tweet_html, weighted_length, without_reply_prefix
+from .x_transport import API_HOST, Rebase, mask_in_logs
 
-API_HOST = "https://api.twitter.com"
 WEB_URL = "https://x.com"
 ENV_NAMES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-MAX_LENGTH = 280
-URL_WEIGHT = 23
 SEARCH_WINDOW = timedelta(days=7)
 # Snowflake ids carry their creation time: milliseconds since this epoch, shifted by 22 bits.
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -70,165 +59,6 @@ TWEET_FIELDS = [
 USER_FIELDS = ["username", "name", "profile_image_url"]
 
 log = logging.getLogger(__name__)
-
-# -- measuring ------------------------------------------------------------------------
-
-# twitter-text v3: these code point ranges weigh 1, everything else 2.
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-# A URL with a scheme ends at white space, quotes, angle brackets or a bidi control.
-_SCHEME_URL = re.compile(r"https?://[^\s<>\"'\u200e\u200f\u202a-\u202e\u2066-\u2069]+", re.I)
-# X also links bare domains ("example.com/x"). ASCII mode: a preceding letter, digit,
-# @, $, # or a dot, dash or slash means the text is not a link (e-mail, cashtag, path).
-_BARE_URL = re.compile(
-    r"(?<![\w@$#./-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)([a-z]{2,63})(?![\w-])"
-    r"(/[^\s<>\"']*)?",
-    re.I | re.ASCII,
-)
-# Names that look like a generic TLD but are file names in prose ("setup.cfg").
-_FILE_EXTENSIONS = frozenset(
-    {
-        *("txt", "html", "htm", "json", "yaml", "yml", "toml", "cfg", "ini", "csv", "pdf"),
-        *("png", "jpg", "jpeg", "gif", "svg", "webp", "exe", "tar", "css", "php", "xml", "log"),
-    }
-)
-_TRAILING = ".,:;!?'\"”’"
-_REPLY_PREFIX = re.compile(r"\A(?:@\w{1,15}\s+)+", re.ASCII)
-# Text-style symbols that count as emoji only when followed by VS16 (U+FE0F).
-_TEXT_STYLE = frozenset("\u00a9\u00ae\u2122")
-
-
-def _trim_url(url: str) -> str:
-    """Drop trailing punctuation X leaves outside a link (and an unbalanced ")")."""
-    while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
-        url = url[:-1]
-    return url
-
-
-def _is_bare_link(hosts: str, tld: str, path: str | None) -> bool:
-    """Whether X links a domain written without scheme (it errs towards yes: safer)."""
-    tld = tld.lower()
-    if len(tld) == 2:  # country code: needs a subdomain or a path, except t.co
-        return hosts.count(".") >= 2 or bool(path) or (hosts + tld).lower() == "t.co"
-    return tld not in _FILE_EXTENSIONS
-
-
-def url_spans(text: str) -> list[tuple[int, int]]:
-    """Where X sees links in ``text``: with a scheme, or bare domains it would link."""
-    spans: list[tuple[int, int]] = []
-    for match in _SCHEME_URL.finditer(text):
-        spans.append((match.start(), match.start() + len(_trim_url(match.group()))))
-    for match in _BARE_URL.finditer(text):
-        start = match.start()
-        if any(s <= start < e for s, e in spans):
-            continue
-        if _is_bare_link(match.group(1), match.group(2), match.group(3)):
-            spans.append((start, start + len(_trim_url(match.group()))))
-    return sorted(spans)
-
-
-def _is_emoji(cluster: str) -> bool:
-    """Whether a grapheme cluster is one emoji (ZWJ sequence, flag, keycap, skin tone...)."""
-    if "\u20e3" in cluster:  # keycap: 1️⃣ #️⃣
-        return True
-    for char in cluster:
-        group = get_group(char)
-        if group is GraphemePropertyGroup.REGIONAL_INDICATOR:
-            return True
-        if group is GraphemePropertyGroup.EXTENDED_PICTOGRAPHIC:
-            return char not in _TEXT_STYLE or "\ufe0f" in cluster
-    return False
-
-
-def _char_weight(char: str) -> int:
-    code = ord(char)
-    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
-
-
-def _plain_weight(text: str) -> int:
-    # An emoji sequence weighs 2 in total; other clusters weigh per code point, so a
-    # combining mark X cannot compose still counts.
-    return sum(
-        2 if _is_emoji(cluster) else sum(_char_weight(c) for c in cluster)
-        for cluster in grapheme.graphemes(text)
-    )
-
-
-def weighted_length(text: str) -> int:
-    """twitter-text's weighted length: NFC, URLs 23, emoji 2, the ranges above 1, others 2."""
-    text = unicodedata.normalize("NFC", text)
-    total, position = 0, 0
-    for start, end in url_spans(text):
-        total += _plain_weight(text[position:start]) + URL_WEIGHT
-        position = end
-    return total + _plain_weight(text[position:])
-
-
-# -- logging: requests-oauthlib and oauthlib log signed headers at DEBUG ----------------
-
-
-class _MaskSecrets(logging.Filter):
-    """Replace known credential strings in the records of the OAuth libraries."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        masked = message
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-_MASK = _MaskSecrets()
-# Logger filters apply only to records made by that very logger, so name each one.
-_OAUTH_LOGGERS = (
-    "requests_oauthlib.oauth1_auth",
-    "oauthlib.oauth1.rfc5849",
-    "oauthlib.oauth1.rfc5849.signature",
-    "oauthlib.oauth1.rfc5849.utils",
-    "tweepy.client",
-)
-
-
-def _mask_in_logs(secrets: Iterable[str]) -> None:
-    for secret in secrets:
-        if len(secret) >= 4:
-            _MASK.secrets.update({secret, quote(secret, safe="~-._")})
-    for name in _OAUTH_LOGGERS:
-        logger = logging.getLogger(name)
-        if _MASK not in logger.filters:
-            logger.addFilter(_MASK)
-
-
-# -- transport --------------------------------------------------------------------------
-
-
-class _Rebase(HTTPAdapter):
-    """Send tweepy's api.twitter.com requests to ``base_url``, always with a timeout."""
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__(max_retries=0)  # a POST must never be re-sent behind our back
-        self.base_url = base_url
-        self.timeout = timeout
-
-    def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, **kwargs: Any
-    ) -> requests.Response:
-        url = request.url or ""
-        if self.base_url != API_HOST and url.startswith(API_HOST):
-            request.url = self.base_url + url[len(API_HOST) :]
-            # Proxies were chosen for api.twitter.com; choose again for the real target.
-            kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
-
 
 # -- the adapter ---------------------------------------------------------------------
 
@@ -274,7 +104,7 @@ class XAdapter(Adapter):
         """The tweepy client, built on first use (credentials are read only then)."""
         if self._client is None:
             key, secret, token, token_secret = self.ctx.credential(self.name, *ENV_NAMES)
-            _mask_in_logs((key, secret, token, token_secret))
+            mask_in_logs((key, secret, token, token_secret))
             client = tweepy.Client(
                 consumer_key=key,
                 consumer_secret=secret,
@@ -283,7 +113,7 @@ class XAdapter(Adapter):
                 return_type=dict,  # raw v2 JSON: "data", "includes", "errors", "meta"
                 wait_on_rate_limit=False,  # it would sleep until the window resets
             )
-            client.session.mount(API_HOST, _Rebase(self.base_url, self.timeout))
+            client.session.mount(API_HOST, Rebase(self.base_url, self.timeout))
             self._client = client
         return self._client
 
@@ -476,7 +306,7 @@ class XAdapter(Adapter):
                 avatar=user.get("profile_image_url"),
             ),
             html=tweet_html(
-                _without_reply_prefix(str(tweet.get("text", ""))), tweet.get("entities") or {}
+                without_reply_prefix(str(tweet.get("text", ""))), tweet.get("entities") or {}
             ),
             created_at=_created_at(tweet) or parse_time(None),
             edited_at=_version_time(tweet) if edited else None,
@@ -494,26 +324,17 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
     A 429 may come from the 15-minute window (``x-rate-limit-*``) or a daily cap
     (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``); the exhausted one counts.
+    The headers are read by ``http_client.retry_after``, the one parser.
     """
-    resets = [
-        _number(headers.get(f"{prefix}-reset"))
+    exhausted = [
+        f"{prefix}-reset"
         for prefix in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
         if headers.get(f"{prefix}-remaining", "0") == "0"
     ]
-    known = [r for r in resets if r is not None] or [
-        r for r in [_number(headers.get("x-rate-limit-reset"))] if r is not None
-    ]
-    if known:
-        return max(0.0, max(known) - time.time())
-    wait = _number(headers.get("retry-after"))
-    return None if wait is None else max(0.0, wait)
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+    waits = [w for name in exhausted if (w := retry_after(headers, [name])) is not None]
+    if waits:
+        return max(waits)
+    return retry_after(headers, ["x-rate-limit-reset", "retry-after"])
 
 
 def _data_or_not_found(network: str, answer: Any, what: str) -> dict[str, Any]:
@@ -601,14 +422,6 @@ def _descendants(
     return sorted(chosen, key=lambda t: int(t["id"]))
 
 
-def _canonical(text: str) -> str:
-    """Text as X stores it, made comparable: unescaped, NFC, links and spacing neutral."""
-    text = unicodedata.normalize("NFC", html.unescape(text))
-    for start, end in reversed(url_spans(text)):
-        text = text[:start] + "\x00" + text[end:]
-    return " ".join(text.split())
-
-
 def _matches(tweet: Mapping[str, Any], post: OutgoingPost, since: datetime | None) -> bool:
     """Whether ``tweet`` is ``post``: same thread position, same text or same link."""
     if since is not None and tweet.get("created_at") and parse_time(tweet["created_at"]) < since:
@@ -616,7 +429,7 @@ def _matches(tweet: Mapping[str, Any], post: OutgoingPost, since: datetime | Non
     wanted_parent = post.reply_to.id if post.reply_to else None
     if _replied_to(tweet) != wanted_parent:
         return False
-    if _canonical(str(tweet.get("text", ""))) == _canonical(post.text):
+    if canonical(str(tweet.get("text", ""))) == canonical(post.text):
         return True
     if not post.link:
         return False
@@ -624,36 +437,4 @@ def _matches(tweet: Mapping[str, Any], post: OutgoingPost, since: datetime | Non
     return post.link in links
 
 
-def _without_reply_prefix(text: str) -> str:
-    """A reply's text without the leading @handles X puts there (its UI hides them too)."""
-    rest = _REPLY_PREFIX.sub("", text, count=1)
-    return rest if rest.strip() else text
-
-
-def tweet_html(text: str, entities: Mapping[str, Any]) -> str:
-    """A tweet's text as HTML: escaped, paragraphs, t.co links shown as what they expand to."""
-    expansions = {
-        str(u.get("url")): (str(u.get("expanded_url") or u["url"]), str(u.get("display_url") or ""))
-        for u in entities.get("urls") or []
-        if u.get("url")
-    }
-    plain = html.unescape(text).replace("\r\n", "\n")
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", plain) if p.strip()]
-    return "".join(
-        "<p>" + "<br>".join(_linkify(line, expansions) for line in p.split("\n")) + "</p>"
-        for p in paragraphs
-    )
-
-
-def _linkify(text: str, expansions: Mapping[str, tuple[str, str]]) -> str:
-    out, position = [], 0
-    for start, end in url_spans(text):
-        link = text[start:end]
-        href, label = expansions.get(link, (link, ""))
-        if not href.lower().startswith(("http://", "https://")):
-            href = "https://" + href
-        out.append(html.escape(text[position:start]))
-        out.append(f'<a href="{html.escape(href)}">{html.escape(label or link)}</a>')
-        position = end
-    out.append(html.escape(text[position:]))
-    return "".join(out)
+__all__ = ["API_HOST", "MAX_LENGTH", "XAdapter", "tweet_html", "weighted_length"]

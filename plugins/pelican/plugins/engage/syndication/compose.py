@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
+
+from ..gate import markup
 
 Measure = Callable[[str], int]
 
@@ -29,38 +30,19 @@ class SnippetTooLong(ValueError):
         super().__init__(f"is {length} characters long as the network counts, {limit} allowed")
 
 
-class _ProseText(HTMLParser):
-    """The author's prose: no block quotations, code or headings; blocks become sentences."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.skip = 0
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in SKIPPED_TAGS or tag in HEADINGS:
-            self.skip += 1
-        elif tag in BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if (tag in SKIPPED_TAGS or tag in HEADINGS) and self.skip:
-            self.skip -= 1
-        elif tag in BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
-
-
 def prose(html: str) -> str:
-    """Plain text of a commentary's HTML, paragraphs separated by blank lines."""
-    parser = _ProseText()
-    parser.feed(html)
-    parser.close()
-    blocks = (" ".join(block.split()) for block in "".join(parser.parts).split("\n"))
-    return "\n".join(b for b in blocks if b)
+    """Plain text of a commentary's HTML, one line per paragraph.
+
+    The author's prose only: no block quotations, code or headings. Read with the
+    gate's own parser, so a snippet leads with the words the gate counted.
+    """
+    root = markup.parse(html)
+    markup.drop(root, SKIPPED_TAGS | HEADINGS)
+    for block in root.iter(*BLOCKS):  # a block opens and closes a line
+        block.text = "\n" + (block.text or "")
+        block.tail = "\n" + (block.tail or "")
+    lines = (" ".join(line.split()) for line in "".join(markup.texts(root)).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def sentences(text: str) -> list[str]:
