@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Callable
 
-import grapheme
+import regex
 
 URL_RESERVED = 23
 
@@ -51,7 +51,7 @@ def countable_length(text: str, url_reserved: int = URL_RESERVED) -> int:
     """Mastodon's StatusLengthValidator: URLs fixed, ``@user@domain`` as ``@user``, graphemes."""
     countable = URL.sub("x" * url_reserved, text)
     countable = MENTION.sub(lambda m: "@" + m.group(1), countable)
-    return int(grapheme.length(countable))
+    return len(regex.findall(r"\X", countable))
 
 
 def render_text(text: str, mention_url: Callable[[str], str | None]) -> str:
