@@ -6,11 +6,16 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from sitebuilder import TAKE, write_post, write_settings
 
+from pelican.plugins.engage import site
+from pelican.plugins.engage.cli import cli
 from pelican.plugins.engage.errors import (
     ConfigError,
     NotFound,
@@ -19,6 +24,7 @@ from pelican.plugins.engage.errors import (
     Unsupported,
 )
 from pelican.plugins.engage.networks import build_adapter
+from pelican.plugins.engage.networks import feed as feed_module
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.feed import FeedAdapter
 from pelican.plugins.engage.sandbox.feed import FeedStandIn
@@ -147,6 +153,86 @@ def test_relative_feed_urls_need_a_base_url(standin: FeedStandIn) -> None:
         pytest.raises(ConfigError, match="base_url"),
     ):
         bare.fetch_thread(ref("/rss/post"))
+
+
+# -- file: feeds, relative to the site folder ---------------------------------------------
+SAVED_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Comments on Hello</title>
+<item><guid>msg-1</guid><link>https://lists.example/msg-1</link>
+<author>bob@example.org (Bob Marsh)</author><pubDate>Mon, 02 Mar 2026 10:00:00 +0000</pubDate>
+<description>I &lt;3 small servers</description></item>
+<item><guid>msg-2</guid><link>msg-2.html</link><author>carol@example.org (Carol Nguyen)</author>
+<pubDate>Mon, 02 Mar 2026 11:00:00 +0000</pubDate><description>Same here.</description></item>
+</channel></rss>
+"""
+
+
+def saved_feed(site: Path, name: str = "comments/hello.xml") -> Path:
+    path = site / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SAVED_FEED, encoding="utf-8")
+    return path
+
+
+def test_a_file_feed_is_read_relative_to_the_site_folder(tmp_path: Path) -> None:
+    saved_feed(tmp_path)
+    with FeedAdapter({}, AdapterContext(env={}, site_dir=tmp_path)) as adapter:
+        snapshot = adapter.fetch_thread(ref("file:comments/hello.xml"))
+    assert [c.author.name for c in snapshot.comments] == ["Bob Marsh", "Carol Nguyen"]
+    assert [c.ref.id for c in snapshot.comments] == ["msg-1", "msg-2"]
+    assert {c.parent_id for c in snapshot.comments} == {"file:comments/hello.xml"}
+    assert snapshot.comments[0].created_at == LAST_WEEK
+    # ids stay as written, so moving the site folder changes no comment's identity
+    assert snapshot.comments[1].ref.url == "msg-2.html"
+
+
+def test_an_absolute_file_feed_needs_no_site_folder(tmp_path: Path) -> None:
+    path = saved_feed(tmp_path)
+    with FeedAdapter({}, AdapterContext(env={})) as adapter:
+        assert len(adapter.fetch_thread(ref(path.as_uri())).comments) == 2
+
+
+def test_file_feed_problems_name_the_file(tmp_path: Path) -> None:
+    with (
+        FeedAdapter({}, AdapterContext(env={})) as bare,
+        pytest.raises(ConfigError, match="relative to the site folder"),
+    ):
+        bare.fetch_thread(ref("file:comments/hello.xml"))
+    with FeedAdapter({}, AdapterContext(env={}, site_dir=tmp_path)) as adapter:
+        with pytest.raises(NotFound, match=r"comments/gone\.xml does not exist"):
+            adapter.fetch_thread(ref("file:comments/gone.xml"))
+        (tmp_path / "empty.xml").write_text("not a feed", encoding="utf-8")
+        with pytest.raises(Transient, match="could not be read"):
+            adapter.fetch_thread(ref("file:empty.xml"))
+
+
+def test_a_huge_file_feed_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed_module, "MAX_FILE_BYTES", 100)
+    saved_feed(tmp_path)
+    with (
+        FeedAdapter({}, AdapterContext(env={}, site_dir=tmp_path)) as adapter,
+        pytest.raises(ConfigError, match="larger than 100 bytes"),
+    ):
+        adapter.fetch_thread(ref("file:comments/hello.xml"))
+
+
+def test_engage_sync_reads_a_file_comments_feed_onto_the_page(tmp_path: Path) -> None:
+    """The metadata check accepted `file:` all along; now `engage sync` reads it too."""
+    conf = write_settings(tmp_path, ENGAGE_NETWORKS={"feed": {}}, SITEURL="")
+    posted = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    write_post(
+        tmp_path / "content",
+        "hello",
+        f"## My take\n\n{TAKE}",
+        Date=posted,
+        Comments_Feed="file:comments/hello.xml",
+    )
+    saved_feed(tmp_path)
+    result = CliRunner().invoke(cli, ["sync", "-s", str(conf)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    site.build_site(site.load_settings(conf))
+    page = (tmp_path / "output" / "hello.html").read_text(encoding="utf-8")
+    assert "Bob Marsh" in page and "Carol Nguyen" in page and "I &lt;3 small servers" in page
 
 
 # -- broken feeds --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import EngageError
-from . import answer, backfeed, drafts, gate, sandbox, syndicate
+from . import answer, backfeed, drafts, gate, init, sandbox, syndicate
 from .common import UserError
 
 
@@ -49,6 +49,7 @@ for command in (
     sandbox.sandbox,
 ):
     cli.add_command(command)
+cli.add_command(init.init)
 
 
 def main() -> None:

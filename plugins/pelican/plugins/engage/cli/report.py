@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
@@ -38,19 +40,32 @@ def metadata_problems(posts: Sequence[PostRecord]) -> list[str]:
     ]
 
 
-def print_gate_report(console: Console, posts: Sequence[PostRecord]) -> None:
-    table = Table(title="Commentary gate", title_justify="left", expand=False, show_lines=False)
+# Past this many held-back posts (an archive written before the plugin), `engage check`
+# prints counts per reason and the newest few instead of a row per post; --all: every row.
+SUMMARY_OVER = 20
+NEWEST_SHOWN = 5
+
+
+def _newest_first(posts: Sequence[PostRecord]) -> list[PostRecord]:
+    dated = sorted((p for p in posts if p.date is not None), key=lambda p: p.date, reverse=True)
+    return dated + sorted((p for p in posts if p.date is None), key=lambda p: p.source_path)
+
+
+def _gate_table(posts: Sequence[PostRecord], title: str = "Commentary gate") -> Table:
+    table = Table(title=title, title_justify="left", expand=False, show_lines=False)
     table.add_column("Post", overflow="fold", ratio=3)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Own words", justify="right")
     table.add_column("Why", overflow="fold", ratio=5)
-    for post in sorted(posts, key=lambda p: (not p.candidate, p.verdict.eligible, p.source_path)):
+    for post in posts:
         if not post.candidate:
             verdict = Text("not a candidate", style="dim")
             if post.kind == "page":
                 why = "a page"
             elif post.meta.opted_out:
                 why = "Syndicate: none"
+            elif post.status == "published":
+                why = "a translation"  # only the original is cross-posted, unless it opts in
             else:
                 why = f"status {post.status}"
         elif post.verdict.eligible:
@@ -64,8 +79,65 @@ def print_gate_report(console: Console, posts: Sequence[PostRecord]) -> None:
             str(post.verdict.commentary_words),
             why,
         )
-    console.print(table)
-    for problem in metadata_problems(posts):
+    return table
+
+
+def _days(age: timedelta) -> str:
+    if age % timedelta(days=1):
+        return str(age)
+    return f"{age.days} day" + ("" if age.days == 1 else "s")
+
+
+def _print_archive_summary(
+    console: Console, posts: Sequence[PostRecord], first_run_max_age: timedelta | None
+) -> None:
+    """Counts per reason and the newest posts, for a site with many posts held back."""
+    held = _newest_first(failing(posts))
+    reasons = Table(title="Held back, by reason", title_justify="left")
+    reasons.add_column("Reason", no_wrap=True)
+    reasons.add_column("Posts", justify="right")
+    reasons.add_column("Newest", overflow="fold")
+    codes = Counter(r.code for post in held for r in post.verdict.reasons)
+    for code, count in codes.most_common():
+        newest = next(p for p in held if code in p.verdict.codes)
+        reasons.add_row(code, str(count), newest.title)
+    console.print(reasons)
+    passing = _newest_first([p for p in posts if p.candidate and p.verdict.eligible])
+    shown = passing[:NEWEST_SHOWN] + held[:NEWEST_SHOWN]
+    console.print(_gate_table(shown, title="Commentary gate: the newest posts"))
+    console.print(
+        f"Shown: the newest {min(len(passing), NEWEST_SHOWN)} of {len(passing)} passing and "
+        f"{NEWEST_SHOWN} of {len(held)} held back; `engage check --all` lists all "
+        f"{len(posts)} posts, `engage check --json` the same for tools.",
+        soft_wrap=True,
+    )
+    if first_run_max_age is not None:
+        console.print(
+            "The archive will not flood your networks: at the first publish to a network, posts "
+            f"older than {_days(first_run_max_age)} (ENGAGE_FIRST_RUN_MAX_AGE) are not posted "
+            "even once their commentary passes; `engage publish --backfill` posts them.",
+            soft_wrap=True,
+        )
+
+
+def print_gate_report(
+    console: Console,
+    posts: Sequence[PostRecord],
+    *,
+    show_all: bool = False,
+    first_run_max_age: timedelta | None = None,
+) -> None:
+    """The gate's verdict on every post; a summary when many are held back (unless show_all)."""
+    problems = metadata_problems(posts)
+    if show_all or len(failing(posts)) <= SUMMARY_OVER:
+        order = sorted(posts, key=lambda p: (not p.candidate, p.verdict.eligible, p.source_path))
+        console.print(_gate_table(order))
+    else:
+        _print_archive_summary(console, posts, first_run_max_age)
+        if len(problems) > NEWEST_SHOWN:
+            more = len(problems) - NEWEST_SHOWN
+            problems = [*problems[:NEWEST_SHOWN], f"… and {more} more malformed metadata values."]
+    for problem in problems:
         console.print(f"[bold red]{problem}[/]", soft_wrap=True)
     counts = summary(posts)
     held = counts["candidates"] - counts["eligible"]
@@ -135,11 +207,15 @@ def print_plan(console: Console, rows: Sequence[dict[str, Any]], *, title: str =
     if not rows:
         console.print("Nothing to cross-post.")
         return
+    # The first-run guard holds a whole archive back: one line says so instead of a row each.
+    guarded = [r for r in rows if r["state"] == "skipped"]
+    if len(guarded) > SUMMARY_OVER:
+        rows = [r for r in rows if r["state"] != "skipped"]
     table = Table(title=title, title_justify="left")
     table.add_column("Post", overflow="fold", ratio=2)
     table.add_column("Where", no_wrap=True)
     table.add_column("When", no_wrap=True)
-    table.add_column("State", no_wrap=True)
+    table.add_column("State", overflow="fold", ratio=2)  # notes are sentences: let them wrap
     table.add_column("Length", justify="right", no_wrap=True)
     table.add_column("Text", overflow="fold", ratio=4)
     for row in rows:
@@ -155,4 +231,13 @@ def print_plan(console: Console, rows: Sequence[dict[str, Any]], *, title: str =
             length,
             row["text"],
         )
-    console.print(table)
+    if rows:
+        console.print(table)
+    if len(guarded) > SUMMARY_OVER:
+        posts = len({r["article"] for r in guarded})
+        console.print(
+            f"{len(guarded)} snippets of {posts} older posts are skipped: at the first publish "
+            "to a network, posts older than ENGAGE_FIRST_RUN_MAX_AGE are not posted "
+            "(--backfill posts them; --json lists them).",
+            soft_wrap=True,
+        )
