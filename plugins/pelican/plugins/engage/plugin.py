@@ -32,6 +32,8 @@ from .model import NetworkCounts, Syndication
 from .networks import network_label
 from .settings import EngageSettings
 from .store import Store
+from .syndication.identity import KnownPost, Resolution
+from .syndication.identity import resolve as resolve_identities
 from .syndication.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class BuildRecord:
     settings: EngageSettings
     posts: list[PostRecord] = field(default_factory=list)
     metadata_errors: list[str] = field(default_factory=list)
+    # Which known post each file is (moved, renamed, re-slugged) and which are gone.
+    identities: Resolution = field(default_factory=Resolution)
 
 
 class _State:
@@ -104,6 +108,7 @@ class SiteState:
     sources: dict[str, gate.SourceText] = field(default_factory=dict)
     syndications: dict[str, list[Syndication]] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    known_posts: list[KnownPost] = field(default_factory=list)
 
 
 def read_state(settings: EngageSettings) -> SiteState:
@@ -116,6 +121,10 @@ def read_state(settings: EngageSettings) -> SiteState:
         return SiteState()
     with store:
         state = SiteState(store.sources(), conversations=load_conversations(store, settings))
+        state.known_posts = [
+            KnownPost(r["key"], r["source_path"], r["url"], r["title"], r["date"])
+            for r in store.posts.all()
+        ]
         for entry in Ledger(store).syndications():
             if entry.remote_url:
                 state.syndications.setdefault(entry.article, []).append(
@@ -187,7 +196,7 @@ def attach(
     (a post and its translations share one), by default the post itself."""
     found = record.analysis.commentary
     state = state or SiteState()
-    keys = keys or (record.source_path,)
+    keys = keys or (record.key,)
     conversation = shared_conversation(state, keys)
     article.engage = EngageInfo(
         record=record,
@@ -345,10 +354,13 @@ def on_article_generator_finalized(generator: Any) -> None:
     urls = subsite_urls((a for a, _ in articles), generator.settings, settings.site_url)
     state = read_state(settings)
     records = judge_articles(settings, articles, state.sources, urls=urls)
+    identities = resolve_identities(records, state.known_posts)
+    for record in records:
+        record.key = identities.key(record.source_path)
     for (article, _), record in zip(articles, records, strict=True):
         keys = conversation_keys(article, main_lang, settings.base_dir)
-        attach(article, record, settings, state, keys)
-    STATE.current = BuildRecord(settings, records)
+        attach(article, record, settings, state, [identities.key(k) for k in keys])
+    STATE.current = BuildRecord(settings, records, identities=identities)
     if not is_subsite(generator.settings):  # the commands report the main site
         STATE.last_build = STATE.current
     # No verdict is computed here: the site-wide rules run when something reads one.

@@ -23,6 +23,8 @@ from . import plugin
 from .errors import ConfigError, EngageError
 from .gate import rules as gate
 from .settings import BASE_DIR_KEY
+from .store import Store
+from .syndication.identity import date_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -108,3 +110,16 @@ def run_deploy(command: str, base_dir: Path, console: Console) -> None:
     result = subprocess.run(shlex.split(command), cwd=base_dir, check=False)
     if result.returncode != 0:
         raise EngageError(f"the deploy command exited with {result.returncode}; nothing was posted")
+
+
+def remember_posts(record: plugin.BuildRecord, store: Store) -> None:
+    """Keep each article's identity (key, where its file and URL are now) for later reads,
+    so a moved or re-slugged file is still the same post; gone posts are marked missing."""
+    store.posts.remember(
+        [
+            (p.key, p.source_path, p.url, p.title, date_text(p.date))
+            for p in record.posts
+            if p.kind == "article"
+        ],
+        [known.key for known in record.identities.orphaned],
+    )

@@ -76,7 +76,7 @@ def find_targets(
     Returns the targets and notes for the user (a Comments_Feed without the
     feed network configured, say).
     """
-    articles = {p.source_path: p for p in posts if p.kind == "article" and p.status == "published"}
+    articles = {p.key: p for p in posts if p.kind == "article" and p.status == "published"}
     targets: list[Target] = []
     notes: list[str] = []
     for entry in ledger.syndications():
@@ -94,12 +94,12 @@ def find_targets(
         date = _aware(post.date) or datetime.now(UTC)
         if "webmention" in networks and post.url.startswith(("http://", "https://")):
             ref = RemoteRef("webmention", post.url, post.url)
-            key = ThreadKey(post.source_path, "webmention", post.url)
+            key = ThreadKey(post.key, "webmention", post.url)
             targets.append(Target(key, ref, post.slug, date))
         feed = post.meta.comments_feed
         if feed and "feed" in networks:
             ref = RemoteRef("feed", feed, feed)
-            targets.append(Target(ThreadKey(post.source_path, "feed", feed), ref, post.slug, date))
+            targets.append(Target(ThreadKey(post.key, "feed", feed), ref, post.slug, date))
         elif feed:
             feeds_unread += 1
     if feeds_unread:

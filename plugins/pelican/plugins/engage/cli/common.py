@@ -91,6 +91,7 @@ def judged_site(settings_file: Path, console: Console, *, refresh: bool = False)
     settings = site.load_settings(settings_file)
     record = site.read_site(settings)
     with Store.open(record.settings.db_path) as store:
+        site.remember_posts(record, store)
         if fetch_missing_sources(record, store, console, refresh=refresh):
             site.rejudge(record, store.sources())
     return record

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from . import report
 from .common import consoles, json_option, judged_site, settings_option
@@ -35,9 +36,26 @@ def check(settings_file: Path, as_json: bool, refresh_sources: bool, show_all: b
     """
     out, err = consoles(as_json)
     record = judged_site(settings_file, err, refresh=refresh_sources)
+    orphaned = record.identities.orphaned
     if as_json:
-        click.echo(json.dumps(report.check_json(record.posts), indent=2, ensure_ascii=False))
+        result = report.check_json(record.posts)
+        result["orphaned"] = [
+            {"key": k.key, "source_path": k.source_path, "url": k.url} for k in orphaned
+        ]
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
+        for warning in record.identities.warnings():
+            err.print(Text(f"Warning: {warning}.", style="yellow"), soft_wrap=True)
+        if orphaned:
+            err.print(
+                Text(
+                    f"{len(orphaned)} posts are gone from the site ("
+                    + ", ".join(k.source_path for k in orphaned[:5])
+                    + ("…" if len(orphaned) > 5 else "")
+                    + "): their copies and comments are kept, and nothing of them is "
+                    "posted again."
+                )
+            )
         report.print_gate_report(
             out,
             record.posts,

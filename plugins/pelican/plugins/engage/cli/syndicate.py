@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from .. import site
 from ..answering import answers, dashboard
@@ -86,6 +87,7 @@ def plan(settings_file: Path, as_json: bool, backfill: bool) -> None:
     settings = site.load_settings(settings_file)
     record = site.read_site(settings)
     with Store.open(record.settings.db_path) as store:
+        site.remember_posts(record, store)
         if fetch_missing_sources(record, store, err):
             site.rejudge(record, store.sources())
         plan_, changes, _ = _plan(record, store, backfill=backfill, now=datetime.now(UTC))
@@ -181,7 +183,10 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
         fetch_missing_sources(record, store, err)
         out.print(f"Building the site with {settings_file} …")
         record = site.build_site(settings)
+        site.remember_posts(record, store)
         report.print_gate_report(out, record.posts)
+        for warning in record.identities.warnings():
+            err.print(Text(f"Warning: {warning}.", style="yellow"), soft_wrap=True)
         held = report.failing(record.posts)
         if held and engage.strict:
             raise click.ClickException(

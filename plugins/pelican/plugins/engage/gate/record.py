@@ -53,6 +53,12 @@ class PostRecord:
     candidate: bool
     post_input: PostInput
     verdicts: SiteVerdicts  # shared by the site's posts
+    # The post's identity in the ledger and the comments: the source path it was first
+    # seen under, which survives moves and renames (syndication/identity.py).
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.source_path
 
     @property
     def verdict(self) -> Verdict:

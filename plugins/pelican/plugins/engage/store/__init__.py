@@ -15,8 +15,8 @@ the repositories a :class:`Store` carries (``store.ledger``, ``store.comments``,
 
 * ``connection``: opening, identity and version checks, the lock, transactions
 * ``migrations``: the versioned schema
-* ``sources``, ``meter``, ``ledger``, ``comments``, ``sync_state``, ``answers``:
-  one repository per table family
+* ``sources``, ``meter``, ``ledger``, ``comments``, ``sync_state``, ``answers``,
+  ``posts``: one repository per table family
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from pathlib import Path
 from filelock import FileLock
 
 from ..model import SourceText
+from .acknowledgements import Acknowledgements
 from .answers import Answers
 from .comments import Comments
 from .connection import Database
 from .ledger import LedgerEntries
 from .meter import SharedMeter, SpendMeter
 from .migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from .posts import PostIdentities
 from .sources import SourceTexts
 from .sync_state import SyncStates
 
@@ -54,6 +56,8 @@ class Store(Database):
         self.comments = Comments(self)
         self.sync_states = SyncStates(self)
         self.answers = Answers(self)
+        self.acknowledgements = Acknowledgements(self)  # likes sent, comments marked done
+        self.posts = PostIdentities(self)
 
     def sources(self) -> dict[str, SourceText]:
         return self.source_texts.all()

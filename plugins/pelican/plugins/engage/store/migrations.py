@@ -136,6 +136,80 @@ MIGRATIONS: list[str] = [
     CREATE INDEX answer_comment ON answer (comment_id);
     CREATE INDEX comment_parent ON comment (parent_id);
     """,
+    # 4: post identity. Ledger rows, comments and sync state keep naming a post by the
+    # key it was first seen under; a moved, renamed or re-slugged file maps to that key.
+    """
+    CREATE TABLE post (
+        key             TEXT PRIMARY KEY,   -- the source path the post was first seen under
+        source_path     TEXT NOT NULL UNIQUE,
+        url             TEXT,
+        title           TEXT,
+        date            TEXT,
+        seen_at         TEXT,
+        missing_since   TEXT                -- set while no file of the site is this post
+    );
+    INSERT OR IGNORE INTO post (key, source_path, url)
+        SELECT article, article, MAX(link) FROM entry GROUP BY article;
+    INSERT OR IGNORE INTO post (key, source_path)
+        SELECT DISTINCT article, article FROM comment;
+    """,
+    # 5: short refs (`engage reply 41`), acknowledgements (likes sent, comments marked
+    # done) and a change counter that the answer desk polls.
+    """
+    CREATE TABLE comment_ref (
+        ref         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even after a delete
+        comment_id  TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO comment_ref (comment_id) SELECT id FROM comment ORDER BY created_at, id;
+    CREATE TRIGGER comment_ref_new AFTER INSERT ON comment
+    WHEN NOT EXISTS (SELECT 1 FROM comment_ref WHERE comment_id = new.id)
+    BEGIN
+        INSERT INTO comment_ref (comment_id) VALUES (new.id);
+    END;
+    CREATE TABLE acknowledgement (
+        comment_id  TEXT NOT NULL,
+        kind        TEXT NOT NULL,      -- like (sent to the network), done (needs no answer)
+        network     TEXT NOT NULL,
+        state       TEXT NOT NULL,      -- pending (recorded before the call), posted
+        created_at  TEXT NOT NULL,
+        posted_at   TEXT,
+        remote_id   TEXT,               -- the like's own id, where the network has one
+        PRIMARY KEY (comment_id, kind)
+    );
+    CREATE TABLE change_counter (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        value       INTEGER NOT NULL
+    );
+    INSERT INTO change_counter (id, value) VALUES (1, 0);
+    CREATE TRIGGER change_comment_new AFTER INSERT ON comment
+    BEGIN
+        UPDATE change_counter SET value = value + 1;
+    END;
+    CREATE TRIGGER change_comment_shown AFTER UPDATE ON comment
+    WHEN old.html IS NOT new.html OR old.removed != new.removed
+        OR old.moderated != new.moderated
+    BEGIN
+        UPDATE change_counter SET value = value + 1;
+    END;
+    CREATE TRIGGER change_ack_new AFTER INSERT ON acknowledgement
+    BEGIN
+        UPDATE change_counter SET value = value + 1;
+    END;
+    CREATE TRIGGER change_ack_state AFTER UPDATE ON acknowledgement
+    BEGIN
+        UPDATE change_counter SET value = value + 1;
+    END;
+    """,
+    # 6: notification-driven sync. Each network's notification cursor (and `engage
+    # watch` marks) by name; a thread a notification named stays flagged until read.
+    """
+    CREATE TABLE sync_cursor (
+        name            TEXT PRIMARY KEY,   -- a network name, or watch:<mark>
+        value           TEXT,
+        updated_at      TEXT NOT NULL
+    );
+    ALTER TABLE sync_state ADD COLUMN flagged_at TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -95,7 +95,7 @@ def plan_post(
             assert meta.source is not None
             items.append(
                 PlannedItem(
-                    post.source_path,
+                    post.key,
                     post.title,
                     network,
                     0,
@@ -130,7 +130,7 @@ def plan_post(
             continue
         items.append(
             PlannedItem(
-                post.source_path,
+                post.key,
                 post.title,
                 network,
                 0,
@@ -156,7 +156,7 @@ def plan_post(
                 continue
             items.append(
                 PlannedItem(
-                    post.source_path,
+                    post.key,
                     post.title,
                     network,
                     seq,
