@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sitebuilder import TAKE
+from sitebuilder import TAKE, TAKES
 
 from pelican.plugins.engage.gate.rules import GateSettings, PostInput, Verdict, evaluate
 from pelican.plugins.engage.model import SourceText
@@ -182,6 +183,51 @@ def test_a_shared_sentence_is_not_reuse() -> None:
     )
     second = post("content/b.md", take=other + " " + sign_off, day=2)
     assert judge(first, second, min_words=20)["content/b.md"].eligible
+
+
+def translation(p: PostInput, group: str) -> PostInput:
+    return replace(p, translation_group=group)
+
+
+def test_translations_are_exempt_from_each_other_in_the_reuse_rule() -> None:
+    # a French version not translated yet, and one dated before the original
+    original = translation(post("content/en.md", day=2), "content/en.md")
+    untranslated = translation(post("content/fr.md", day=3), "content/en.md")
+    earlier = translation(post("content/de.md", day=1), "content/en.md")
+    pasted = post("content/other.md", take=TAKE + " One more line.", day=4)
+    verdicts = judge(original, untranslated, earlier, pasted)
+    assert [verdicts[k].codes for k in ("content/en.md", "content/fr.md", "content/de.md")] == [
+        [],
+        [],
+        [],
+    ]
+    # a post outside the group is still compared with all of them: the earliest first
+    assert verdicts["content/other.md"].codes == ["reused_commentary"]
+    assert verdicts["content/other.md"].reused_from == "content/de.md"
+
+
+def test_a_translation_still_reuses_another_posts_commentary() -> None:
+    first = post("content/first.md", day=1)
+    original = translation(post("content/en.md", take=TAKES[1], day=2), "content/en.md")
+    fr = translation(post("content/fr.md", take=TAKE, day=3), "content/en.md")
+    verdicts = judge(first, original, fr)
+    assert verdicts["content/fr.md"].codes == ["reused_commentary"]
+    assert verdicts["content/fr.md"].reused_from == "content/first.md"
+
+
+def test_short_commentaries_of_one_translation_group_are_exempt_too() -> None:
+    short = "Libraries on Sunday: yes."
+    en = translation(post("content/en.md", take=short, day=1), "content/en.md")
+    fr = translation(post("content/fr.md", take=short, day=2), "content/en.md")
+    other = post("content/other.md", take=short, day=3)
+    verdicts = judge(en, fr, other, min_words=1)
+    assert verdicts["content/fr.md"].eligible
+    assert verdicts["content/other.md"].reused_from == "content/en.md"
+    later = translation(post("content/it.md", take=short, day=4), "content/en.md")
+    # outside its group only the other post has the same text
+    assert judge(en, fr, other, later, min_words=1)["content/it.md"].reused_from == (
+        "content/other.md"
+    )
 
 
 def test_reuse_index_scales_to_thousands_of_posts() -> None:

@@ -160,6 +160,7 @@ def judge_articles(
             candidate=may_be_candidate and not meta.opted_out,
             source_url=meta.source,
             metadata_errors=tuple(e.problem_sentence for e in errors),
+            translation_group=translation_group(article, settings.base_dir),
         )
         pending.append((article, rel, meta, post_input))
     verdicts = gate.SiteVerdicts([p[3] for p in pending], sources, settings.gate, judge=judge)
@@ -313,6 +314,13 @@ def subsite_urls(
         base = str(overrides.get("SITEURL") or posixpath.join(site_url or "/", lang))
         urls[article.source_path] = f"{base.rstrip('/')}/{pattern.format(**article.url_format)}"
     return urls
+
+
+def translation_group(article: Any, base_dir: Path) -> str | None:
+    """One key for a post and its translations (Pelican's, which i18n_subsites keeps):
+    the first of their source paths, so every version names the same one."""
+    group = [article, *getattr(article, "translations", ())]
+    return min(os.path.relpath(m.source_path, base_dir) for m in group) if len(group) > 1 else None
 
 
 def conversation_keys(article: Any, main_lang: str, base_dir: Path) -> list[str]:

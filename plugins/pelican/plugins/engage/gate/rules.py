@@ -56,6 +56,9 @@ class PostInput:
     candidate: bool
     source_url: str | None = None
     metadata_errors: tuple[str, ...] = ()
+    # Shared by a post and its translations (plugin.py sets it): they are exempt from
+    # each other in the reuse rule, since an untranslated copy is no boilerplate.
+    translation_group: str | None = None
 
 
 @dataclass
@@ -127,8 +130,9 @@ def evaluate(
                 settings,
             )
         if normalized:
-            _judge_reuse(verdict, normalized, shingles, index, titles, settings)
-            index.add(post.key, normalized, shingles)
+            group = post.translation_group or post.key
+            _judge_reuse(verdict, normalized, shingles, group, index, titles, settings)
+            index.add(post.key, normalized, shingles, group)
         verdicts[post.key] = verdict
     return verdicts
 
@@ -218,15 +222,17 @@ def _judge_reuse(
     verdict: Verdict,
     normalized: str,
     shingles: set[Shingle],
+    group: str,
     index: ReuseIndex,
     titles: Mapping[str, str],
     settings: GateSettings,
 ) -> None:
+    """Compared with the earlier commentaries outside the post's translation ``group``."""
     if len(normalized.split()) < settings.short_text_words:
-        earlier = index.exact_match(normalized)
+        earlier = index.exact_match(normalized, group)
         score = 1.0 if earlier else 0.0
     else:
-        match = index.best_match(shingles)
+        match = index.best_match(shingles, group)
         earlier, score = (match.key, match.containment) if match else (None, 0.0)
     verdict.reuse_containment = score
     if earlier and score >= settings.reuse_threshold:
