@@ -154,8 +154,15 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             else:
                 payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
                 content_type = "application/json; charset=UTF-8"
-            self.send_response(status)
             sent = {k.lower() for k in headers}
+            # A recorded Date (and Server) is replayed as it was: the clock the client
+            # reads rate-limit resets against; only missing ones are added.
+            self.log_request(status)
+            self.send_response_only(status)
+            if "server" not in sent:
+                self.send_header("Server", self.version_string())
+            if "date" not in sent:
+                self.send_header("Date", self.date_time_string())
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                     self.send_header(name, value)
@@ -213,12 +220,16 @@ def mismatches(
     path: str = "$",
     *,
     ignore: Mapping[str, set[str]] | None = None,
+    optional: Mapping[str, set[str]] | None = None,
 ) -> list[str]:
     """Where ``value`` departs from ``shape``: one line per extra or missing key or wrong type.
 
-    ``ignore`` maps a path to key names not compared there (say why at the call site).
+    ``ignore`` maps a path to key names not compared there (say why at the call site);
+    ``optional`` maps a path to key names that may be missing there but are compared
+    when present (e.g. what a lexicon marks optional and one recording happens to have).
     """
     skip = (ignore or {}).get(path, set())
+    may_lack = (optional or {}).get(path, set())
     kind = _kind(value)
     if shape.types and shape.types != {"null"} and kind not in shape.types:
         return [f"{path}: {kind} where the recording has {'/'.join(sorted(shape.types))}"]
@@ -226,13 +237,19 @@ def mismatches(
     if isinstance(value, dict) and "object" in shape.types:
         for key in sorted(set(value) - set(shape.keys) - skip):
             found.append(f"{path}.{key}: not in the recording")
-        for key in sorted((shape.required or set()) - set(value) - skip):
+        for key in sorted((shape.required or set()) - set(value) - skip - may_lack):
             found.append(f"{path}.{key}: missing (the recording always has it)")
         for key in sorted(set(value) & set(shape.keys) - skip):
-            found.extend(mismatches(value[key], shape.keys[key], f"{path}.{key}", ignore=ignore))
+            found.extend(
+                mismatches(
+                    value[key], shape.keys[key], f"{path}.{key}", ignore=ignore, optional=optional
+                )
+            )
     elif isinstance(value, list) and shape.items is not None:
         for index, item in enumerate(value):
-            found.extend(mismatches(item, shape.items, f"{path}[]", ignore=ignore))
+            found.extend(
+                mismatches(item, shape.items, f"{path}[]", ignore=ignore, optional=optional)
+            )
             if index >= 20:
                 break
     return sorted(set(found))

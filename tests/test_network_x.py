@@ -305,7 +305,7 @@ def test_lost_answer_then_duplicate_resolves_to_existing(
 
 
 def test_duplicate_of_an_older_tweet_raises(standin: XStandIn, adapter: XAdapter) -> None:
-    standin.add_post("author", "Same words again", created_at=now() - timedelta(days=2))
+    standin.add_post("author", "Same words again", created_at=now() - timedelta(hours=20))
     with pytest.raises(Duplicate, match="duplicate content"):
         adapter.publish(post("Same words again", created_at=now()))
 

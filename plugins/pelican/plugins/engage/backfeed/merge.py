@@ -14,10 +14,17 @@ transaction, by these rules:
   not comments; a reply to one of them hangs under the article.
 * Moderation is permanent (see :mod:`.moderation`): a hidden or blocklisted
   comment is stored with ``moderated = 1`` and no later sync clears it.
-* ``is_own`` marks the author's answers: the network says so, or the
-  answer comes from the blog's own site (webmentions, comment feeds).
-* HTML is sanitized before it is stored; links we print ourselves must be
-  absolute http(s) URLs.
+* ``is_own`` marks the author's answers, from accounts, never from claims:
+  the adapter found the configured account on that network, or a
+  webmention's source page is on the blog's own host (exact host match). A
+  name, an h-card or an author page on the blog's host proves nothing, and
+  the blocklist applies to everyone else.
+* Everything is a stranger's: HTML is capped and sanitized before it is
+  stored (:func:`.sanitize.clean_comment`), links we print ourselves must be
+  absolute http(s) URLs (``model.web_url``), dates are clamped (before 1990,
+  in the future or unreadable: the time we received the comment), counts are
+  bounded, and a comment that cannot be read at all is logged and skipped,
+  never fatal to the merge.
 
 The rules live here; the SQL is the store's (``store.comments``,
 ``store.sync_states``). No network library, no Pelican.
@@ -26,18 +33,22 @@ The rules live here; the SQL is the store's (``store.comments``,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from ..errors import EngageError
+from ..networks import network_label
 from ..networks.base import Counts, RemoteComment, ThreadSnapshot
 from ..store import Store
 from ..syndication.ledger import Ledger
 from .moderation import Moderation, apply_moderation, hide_comment, host_of
-from .sanitize import clean_html, one_line, web_url
+from .sanitize import clean_comment, one_line, web_url
 
 __all__ = [
     "MergeStats",
@@ -52,6 +63,14 @@ __all__ = [
 
 MISSING_LIMIT = 2  # successful complete reads in a row without a comment before it goes
 EDITS_UNREPORTED = frozenset({"bluesky", "facebook", "webmention"})
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # no reply is older: an earlier date is made up
+MAX_COUNT = 1_000_000_000  # likes or reposts of one comment
+MAX_REMOTE_ID = 256  # a longer (or unprintable) remote id is stored as its digest
+# Failures of a comment whose fields are not what the adapter promised.
+UNREADABLE = (AttributeError, TypeError, ValueError, OverflowError)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+log = logging.getLogger(__name__)
 
 
 class ThreadKey(NamedTuple):
@@ -72,6 +91,35 @@ def comment_id(network: str, remote_id: str) -> str:
     return f"{network}:{remote_id}"
 
 
+def clamp_time(moment: object, received: datetime) -> datetime | None:
+    """``moment`` in UTC when it is a time between 1990 and ``received``, else None.
+
+    Total: a date no calendar holds in UTC (year 1 at +14:00, year 9999 at
+    -14:00) is None too, never an OverflowError.
+    """
+    if not isinstance(moment, datetime):
+        return None
+    try:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        utc = aware.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return utc if EARLIEST <= utc <= received else None
+
+
+def _remote_id(value: object) -> str:
+    """A network's id for a comment as stored; a stranger's huge or unprintable one hashed."""
+    text = str(value)
+    if len(text) <= MAX_REMOTE_ID and not _CONTROL_RE.search(text):
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"sha256:{digest}"
+
+
+def _count(value: object) -> int:
+    return min(max(int(value), 0), MAX_COUNT)  # type: ignore[call-overload]
+
+
 @dataclass
 class MergeStats:
     """What one merge (or one sync) did to the conversation on the site."""
@@ -81,6 +129,7 @@ class MergeStats:
     removed: int = 0
     moderated: int = 0  # arrived hidden: blocklisted or hidden before
     counts_changed: int = 0
+    new_ids: list[str] = field(default_factory=list)  # the new visible comments
 
     @property
     def changed(self) -> bool:
@@ -92,6 +141,7 @@ class MergeStats:
         self.removed += other.removed
         self.moderated += other.moderated
         self.counts_changed += other.counts_changed
+        self.new_ids.extend(other.new_ids)
 
 
 @dataclass(frozen=True)
@@ -105,6 +155,7 @@ class SyncState:
     last_change: datetime | None
     cursor: str | None
     last_error: str | None
+    flagged: datetime | None = None  # a notification named it: read it on this run
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> SyncState:
@@ -116,6 +167,7 @@ class SyncState:
             last_change=_time(row["last_change"]),
             cursor=row["cursor"],
             last_error=row["last_error"],
+            flagged=_time(row.get("flagged_at")),
         )
 
 
@@ -211,10 +263,19 @@ class Threads:
         """Bring the stored conversation of ``key`` in line with ``snapshot``."""
         now = now or datetime.now(UTC)
         with self.store.atomic():
-            stats = self._merge_comments(key, snapshot, now)
-            stats.counts_changed = self._save_counts(key, snapshot.counts)
+            if snapshot.unchanged:  # the server said nothing changed since the last read
+                stats = MergeStats()
+            else:
+                stats = self._merge_comments(key, snapshot, now)
+                stats.counts_changed = self._save_counts(
+                    key, snapshot.counts, keep=snapshot.keep_counts
+                )
             self._save_success(key, snapshot, stats, full=full, now=now)
         return stats
+
+    def apply_counts(self, key: ThreadKey, counts: Counts) -> bool:
+        """Like and repost figures a notification carried, without a read; True if they moved."""
+        return bool(self._save_counts(key, counts))
 
     def _roots(self, key: ThreadKey, snapshot: ThreadSnapshot) -> set[str]:
         """Remote ids a reply may answer to hang directly under the article."""
@@ -222,12 +283,22 @@ class Threads:
         roots.update(rid for net, rid in self.own_posts if net == key.network)
         return roots
 
-    def _values(self, key: ThreadKey, comment: RemoteComment, roots: set[str]) -> _Values:
+    def _values(
+        self, key: ThreadKey, comment: RemoteComment, roots: set[str], now: datetime
+    ) -> _Values:
+        """The comment's row; ``created_at`` is "" when its date is not to be believed
+        (the caller keeps the stored one, or takes the time it was received)."""
         network = key.network
-        cid = comment_id(network, comment.ref.id)
-        parent = None if comment.parent_id in roots else comment_id(network, comment.parent_id)
+        cid = comment_id(network, _remote_id(comment.ref.id))
+        parent_id = str(comment.parent_id)
+        parent = None if parent_id in roots else comment_id(network, _remote_id(parent_id))
         author_url = web_url(comment.author.url)
-        own_site = bool(self.own_host) and host_of(author_url) == self.own_host
+        # The blog's own site speaks through a webmention whose *source page* is on its
+        # host; an author page (h-card url) is whatever the stranger wrote there.
+        source = web_url(comment.ref.extra.get("source")) if network == "webmention" else ""
+        own_site = bool(self.own_host) and bool(source) and host_of(source) == self.own_host
+        created = clamp_time(comment.created_at, now)
+        edited = clamp_time(comment.edited_at, now) if comment.edited_at else None
         return _Values(
             id=cid,
             parent_id=None if parent == cid else parent,
@@ -235,15 +306,15 @@ class Threads:
             author_handle=one_line(comment.author.handle),
             author_url=author_url,
             avatar_url=web_url(comment.author.avatar) or None,
-            html=clean_html(comment.html),
+            html=clean_comment(comment.html, comment.ref.url, network_label(network)),
             url=web_url(comment.ref.url),
             kind=comment.kind if comment.kind in ("reply", "mention") else "reply",
-            is_own=int(comment.is_own or own_site),
-            likes=max(int(comment.likes), 0),
-            reposts=max(int(comment.reposts), 0),
-            created_at=iso(comment.created_at),
-            edited_at=iso(comment.edited_at) if comment.edited_at else None,
-            remote_extra=json.dumps(dict(comment.ref.extra), sort_keys=True),
+            is_own=int(comment.is_own is True or own_site),
+            likes=_count(comment.likes),
+            reposts=_count(comment.reposts),
+            created_at=iso(created) if created else "",
+            edited_at=iso(edited) if edited else None,
+            remote_extra=json.dumps(dict(comment.ref.extra), sort_keys=True, default=str),
         )
 
     def _merge_comments(
@@ -253,12 +324,31 @@ class Threads:
         stamp = iso(now)
         roots = self._roots(key, snapshot)
         seen: set[str] = set()
-        incoming = [
-            self._values(key, c, roots)
-            for c in snapshot.comments
-            if (key.network, c.ref.id) not in self.own_posts  # our follow-ups are not comments
-        ]
+        incoming: list[_Values] = []
+        unreadable: set[str] = set()  # skipped this time: not counted missing either
+        for c in snapshot.comments:
+            try:
+                if (key.network, c.ref.id) in self.own_posts:  # our follow-ups are not comments
+                    continue
+                incoming.append(self._values(key, c, roots, now))
+            except UNREADABLE as exc:
+                log.warning("engage: %s: skipped a comment that cannot be read: %r", key, exc)
+                with contextlib.suppress(*UNREADABLE):
+                    unreadable.add(comment_id(key.network, _remote_id(c.ref.id)))
         stored = self.store.comments.rows([v.id for v in incoming])
+        for values in incoming:  # an unbelievable date: the stored one, else received now
+            if not values.created_at:
+                row = stored.get(values.id)
+                values.created_at = row["created_at"] if row is not None else stamp
+        # The orphan rule: a reply to a comment the site never stored (gone before it was
+        # read, or out of the network's reach) hangs under the article instead of being
+        # hidden with a parent that does not exist. A stored parent, even hidden, keeps it.
+        known = {v.id for v in incoming} | set(stored)
+        unknown = [v.parent_id for v in incoming if v.parent_id and v.parent_id not in known]
+        known |= set(self.store.comments.rows(unknown))
+        for values in incoming:
+            if values.parent_id is not None and values.parent_id not in known:
+                values.parent_id = None
         for values in incoming:
             if values.id in seen:
                 continue
@@ -271,6 +361,7 @@ class Threads:
                     stats.moderated += 1
                 else:
                     stats.new += 1
+                    stats.new_ids.append(values.id)
                 continue
             if values.edited_at is None and _edited_unreported(key.network, row, values):
                 values.edited_at = row["edited_at"] or stamp
@@ -283,7 +374,7 @@ class Threads:
             elif not moderated and (row["removed"] or changed):
                 stats.updated += 1
         if snapshot.complete:
-            stats.removed += self._count_missing(key, seen)
+            stats.removed += self._count_missing(key, seen | unreadable)
         return stats
 
     def _hidden(self, network: str, values: _Values) -> bool:
@@ -316,7 +407,7 @@ class Threads:
             removed += int(gone and not row["moderated"])
         return removed
 
-    def _save_counts(self, key: ThreadKey, counts: Counts) -> int:
+    def _save_counts(self, key: ThreadKey, counts: Counts, *, keep: bool = False) -> int:
         """Likes and reposts as the network counts them; replies as the page shows them.
 
         A network's reply count includes what the site never shows (hidden,
@@ -324,8 +415,10 @@ class Threads:
         direct replies only, so the replies figure is the visible comments.
         """
         replies = self.store.comments.visible_count(key.article, key.network)
-        new = (max(counts.likes, 0), max(counts.reposts, 0), replies)
         old = self.store.comments.counts(key.article, key.network)
+        if keep:  # a light read: the like and repost figures were not asked for
+            counts = Counts(old[0], old[1]) if old is not None else Counts()
+        new = (max(counts.likes, 0), max(counts.reposts, 0), replies)
         if old is not None and tuple(old) == new:
             return 0
         self.store.comments.save_counts(key.article, key.network, *new)
@@ -344,8 +437,9 @@ class Threads:
         previous = self.store.sync_states.get(*key)
         if previous is None or previous["last_success"] is None:
             # A first read finds old comments, not activity: date the change by the newest one.
-            newest = max((c.created_at for c in snapshot.comments), default=None)
-            change = iso(min(newest, now)) if newest else None
+            times = (clamp_time(getattr(c, "created_at", None), now) for c in snapshot.comments)
+            newest = max((t for t in times if t is not None), default=None)
+            change = iso(newest) if newest else None
         else:
             change = stamp if stats.changed else previous["last_change"]
         self.store.sync_states.record_success(

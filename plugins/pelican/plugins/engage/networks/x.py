@@ -12,7 +12,11 @@ replies are never taken for deleted ones. A deleted tweet comes back as HTTP
 200 with an ``errors`` array and no ``data``. Returned text has t.co links and
 ``&amp;``-escaped entities. An edited tweet gets a new id; the first id of
 ``edit_history_tweet_ids`` is the stable one we use. Length and links follow
-twitter-text (:mod:`.x_text`).
+twitter-text (:mod:`.x_text`). A reply's parent is often only in ``includes.tweets``
+or nowhere (deleted, protected): :mod:`.x_thread` places such replies. A
+``since_id`` older than the window is a 400 on which we read the window in full;
+an app whose plan lacks an endpoint (403 ``client-not-enrolled``) gets one
+sentence naming the access level it needs.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import tweepy
 from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import int_option, retry_after
 from .base import (
-    Adapter,
     AdapterContext,
     Author,
     Counts,
@@ -38,7 +41,11 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .x_notices import XFeed, light_snapshot
 from .x_text import MAX_LENGTH, canonical, tweet_html, weighted_length, without_reply_prefix
+from .x_thread import replied_to as _replied_to
+from .x_thread import replies_under
+from .x_thread import stable_id as _stable_id
 from .x_transport import API_HOST, Rebase, mask_in_logs
 
 WEB_URL = "https://x.com"
@@ -57,13 +64,24 @@ TWEET_FIELDS = [
     "entities",
 ]
 USER_FIELDS = ["username", "name", "profile_image_url"]
+# A reply's parent may be only in includes.tweets, and its author only in includes.users.
+SEARCH_EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+PLAN_URL = "https://developer.x.com/en/portal/products"
+# What each call needs from the app's plan (X's "client-not-enrolled" 403 names none).
+ENDPOINTS = {
+    "search_recent_tweets": "recent search (GET /2/tweets/search/recent), which reads replies",
+    "get_tweet": "tweet lookup (GET /2/tweets/:id), which reads the post's counts",
+    "get_users_tweets": "the user timeline (GET /2/users/:id/tweets), which finds our posts",
+    "get_me": "user lookup (GET /2/users/me)",
+    "create_tweet": "posting (POST /2/tweets)",
+}
 
 log = logging.getLogger(__name__)
 
 # -- the adapter ---------------------------------------------------------------------
 
 
-class XAdapter(Adapter):
+class XAdapter(XFeed):
     """Post, thread, read back and answer on X through API v2.
 
     Options: ``base_url``, ``timeout``, ``max_length`` (280), ``max_posts_per_day``
@@ -114,6 +132,7 @@ class XAdapter(Adapter):
                 wait_on_rate_limit=False,  # it would sleep until the window resets
             )
             client.session.mount(API_HOST, Rebase(self.base_url, self.timeout))
+            client.session.hooks["response"].append(self._on_response)  # x_notices
             self._client = client
         return self._client
 
@@ -128,7 +147,7 @@ class XAdapter(Adapter):
         try:
             return func(*args, user_auth=True, **kwargs)
         except tweepy.HTTPException as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, getattr(func, "__name__", "")) from None
         except requests.Timeout:
             raise Transient(self.name, f"no answer within {self.timeout:g} s") from None
         except requests.ConnectionError as exc:
@@ -138,11 +157,20 @@ class XAdapter(Adapter):
         except ValueError:  # a body that is not JSON
             raise Transient(self.name, "the answer was not JSON") from None
 
-    def _error(self, exc: tweepy.HTTPException) -> NetworkError:
+    def _error(self, exc: tweepy.HTTPException, endpoint: str = "") -> NetworkError:
         response = exc.response
         status = getattr(response, "status_code", 0)
-        detail = "; ".join(str(m) for m in exc.api_messages) or getattr(response, "reason", "")
+        body = _json_body(response)
+        detail = (
+            "; ".join(str(m) for m in exc.api_messages)
+            or str(body.get("detail") or "")
+            or getattr(response, "reason", "")
+        )
         message = f"HTTP {status}: {detail}"[:300]
+        if body.get("reason") == "client-not-enrolled":
+            return AuthFailed(self.name, _plan_sentence(endpoint, body))
+        if isinstance(exc, tweepy.BadRequest) and _stale_since_id(exc.api_errors, detail):
+            return StaleCursor(self.name, message)
         if isinstance(exc, tweepy.TooManyRequests):
             return RateLimited(self.name, message, _retry_after(response.headers))
         if isinstance(exc, tweepy.Unauthorized):
@@ -153,7 +181,7 @@ class XAdapter(Adapter):
                 return Duplicate(self.name, message)
             if "deleted or not visible" in lowered:
                 return NotFound(self.name, message)
-            if _is_permission_problem(response, lowered):
+            if _is_permission_problem(body, lowered):
                 return AuthFailed(self.name, message)
             return NetworkError(self.name, message)  # e.g. replies restricted by the author
         if isinstance(exc, tweepy.NotFound):
@@ -191,6 +219,13 @@ class XAdapter(Adapter):
         data = _data_or_not_found(self.name, answer, "the new tweet")
         return self._own_ref(_stable_id(data))
 
+    def like(self, ref: RemoteRef) -> str:
+        """Like the tweet ``ref`` (billed as a write); X keeps one like per account."""
+        answer = self._call("posts", self.client.like, ref.id)
+        if not (answer.get("data") or {}).get("liked"):
+            raise NetworkError(self.name, f"X did not confirm the like of {ref.id}")
+        return ""
+
     def find_published(self, post: OutgoingPost) -> RemoteRef | None:
         """The account's recent tweet matching ``post`` by text, or by link and thread."""
         me = self._me_data()
@@ -227,9 +262,17 @@ class XAdapter(Adapter):
         conversation = str(tweet.get("conversation_id") or tweet["id"])
         starts_conversation = conversation in {str(tweet["id"]), post.id}
         since = cursor if cursor and starts_conversation else None
-        tweets, users, truncated, newest = self._search(conversation, since)
+        try:
+            tweets, included, users, truncated, newest = self._search(conversation, since)
+        except StaleCursor:
+            # The cursor is older than search reaches back: read the whole window instead.
+            log.info("x: the cursor for %s is out of the search window; reading it all", post.id)
+            since = None
+            tweets, included, users, truncated, newest = self._search(conversation, None)
         me_id = str(self._me_data()["id"])
-        comments = _descendants(post.id, tweets, starts_conversation)
+        comments = replies_under(
+            post.id, conversation, tweets, included, whole_conversation=starts_conversation
+        )
         created = _created_at(tweet)
         in_window = created is not None and datetime.now(UTC) - created < SEARCH_WINDOW
         metrics = tweet.get("public_metrics") or {}
@@ -247,6 +290,15 @@ class XAdapter(Adapter):
             cursor=newest or cursor,
         )
 
+    def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """After a mention: recent search alone, from the cursor (x_notices.light_snapshot)."""
+        try:
+            found = self._search(post.id, cursor)
+        except StaleCursor:
+            cursor = None
+            found = self._search(post.id, None)
+        return light_snapshot(self, post, cursor, found)
+
     def _tweet(self, tweet_id: str) -> dict[str, Any]:
         answer = self._call(
             "reads",
@@ -258,9 +310,13 @@ class XAdapter(Adapter):
 
     def _search(
         self, conversation: str, since: str | None
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], bool, str | None]:
-        """All conversation tweets within reach; whether pages were left; the newest id."""
+    ) -> tuple[
+        list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]], bool, str | None
+    ]:
+        """All conversation tweets within reach, the tweets they reference (includes.tweets),
+        their authors, whether pages were left, and the newest id."""
         tweets: list[dict[str, Any]] = []
+        included: list[dict[str, Any]] = []
         users: dict[str, dict[str, Any]] = {}
         newest: str | None = None
         token: str | None = None
@@ -269,7 +325,7 @@ class XAdapter(Adapter):
                 "reads",
                 self.client.search_recent_tweets,
                 f"conversation_id:{conversation} -is:retweet",
-                expansions=["author_id", "referenced_tweets.id"],
+                expansions=SEARCH_EXPANSIONS,
                 tweet_fields=TWEET_FIELDS,
                 user_fields=USER_FIELDS,
                 max_results=100,
@@ -277,15 +333,17 @@ class XAdapter(Adapter):
                 next_token=token,
             )
             tweets.extend(answer.get("data") or [])
-            for user in (answer.get("includes") or {}).get("users") or []:
+            includes = answer.get("includes") or {}
+            included.extend(includes.get("tweets") or [])
+            for user in includes.get("users") or []:
                 users[str(user["id"])] = user
             meta = answer.get("meta") or {}
             if meta.get("newest_id") and (newest is None or int(meta["newest_id"]) > int(newest)):
                 newest = str(meta["newest_id"])
             token = meta.get("next_token")
             if not token:
-                return tweets, users, False, newest
-        return tweets, users, True, newest
+                return tweets, included, users, False, newest
+        return tweets, included, users, True, newest
 
     def _comment(
         self, tweet: dict[str, Any], users: Mapping[str, dict[str, Any]], me_id: str
@@ -347,12 +405,6 @@ def _data_or_not_found(network: str, answer: Any, what: str) -> dict[str, Any]:
     raise NotFound(network, f"{what} is not there ({detail or 'no data'})")
 
 
-def _stable_id(tweet: Mapping[str, Any]) -> str:
-    """The first id of an edited tweet: it survives edits, the current id does not."""
-    versions = tweet.get("edit_history_tweet_ids") or []
-    return str(versions[0] if versions else tweet["id"])
-
-
 def _version_time(tweet: Mapping[str, Any]) -> datetime | None:
     """When this version of the tweet was written (its ``created_at``)."""
     return parse_time(tweet["created_at"]) if tweet.get("created_at") else None
@@ -366,12 +418,43 @@ def _created_at(tweet: Mapping[str, Any]) -> datetime | None:
     return _version_time(tweet)
 
 
-def _is_permission_problem(response: Any, detail: str) -> bool:
-    """Whether a 403 is about the app's or the token's rights rather than the content."""
+class StaleCursor(NetworkError):
+    """HTTP 400 for a ``since_id`` older than recent search reaches back."""
+
+
+def _json_body(response: Any) -> dict[str, Any]:
+    """The error answer's JSON object, or {} (X's 429 comes as text/plain)."""
     try:
-        kind = str(response.json().get("type", ""))
+        body = response.json()
     except (ValueError, AttributeError):
-        kind = ""
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _stale_since_id(errors: list[Any], detail: str) -> bool:
+    """Whether a 400 refuses the ``since_id`` (X: "'since_id' must be a tweet id created
+    after <time>. Please use a 'since_id' that is larger than <id>")."""
+    named = any(
+        isinstance(e, dict) and "since_id" in (e.get("parameters") or {}) for e in errors or []
+    )
+    return named or "'since_id'" in detail
+
+
+def _plan_sentence(endpoint: str, body: Mapping[str, Any]) -> str:
+    """One sentence for X's 403 ``client-not-enrolled``: the app's plan lacks the endpoint."""
+    what = ENDPOINTS.get(endpoint, "this endpoint")
+    asked = str(body.get("required_enrollment") or "").strip()
+    needed = f' (X asks for "{asked[:60]}")' if asked else ""
+    return (
+        f"the X developer app's access level does not include {what}{needed}: reading replies "
+        "and posting need an app attached to a Project on the Basic access level or higher "
+        f"(or pay-per-use credits), so change the plan at {PLAN_URL} and run again"
+    )
+
+
+def _is_permission_problem(body: Mapping[str, Any], detail: str) -> bool:
+    """Whether a 403 is about the app's or the token's rights rather than the content."""
+    kind = str(body.get("type", ""))
     rights = ("client-not-enrolled", "unsupported-authentication", "oauth1-permissions")
     words = ("permission", "not permitted", "authoriz", "enrolled", "suspended")
     return kind.endswith(rights) or any(w in detail for w in words)
@@ -383,43 +466,6 @@ def _snowflake_time(tweet_id: str) -> datetime | None:
     except ValueError:
         return None
     return datetime.fromtimestamp(millis / 1000, UTC)
-
-
-def _replied_to(tweet: Mapping[str, Any]) -> str | None:
-    for ref in tweet.get("referenced_tweets") or []:
-        if ref.get("type") == "replied_to":
-            return str(ref["id"])
-    return None
-
-
-def _descendants(
-    post_id: str, tweets: list[dict[str, Any]], whole_conversation: bool
-) -> list[dict[str, Any]]:
-    """The tweets under ``post_id``, each with ``_parent`` set to a stable id.
-
-    When the post starts the conversation every other tweet of it is a reply,
-    even one whose parent is gone; otherwise we follow parent links down from it.
-    """
-    stable = {str(v): _stable_id(t) for t in tweets for v in t.get("edit_history_tweet_ids") or []}
-    by_id: dict[str, dict[str, Any]] = {}
-    for tweet in tweets:
-        parent = _replied_to(tweet)
-        tweet_id = _stable_id(tweet)
-        if parent is None or tweet_id == post_id or tweet_id in by_id:
-            continue  # the post itself, or the conversation's first tweet above it
-        by_id[tweet_id] = {**tweet, "_parent": stable.get(parent, parent)}
-    if whole_conversation:
-        chosen = list(by_id.values())
-    else:
-        children: dict[str, list[dict[str, Any]]] = {}
-        for tweet in by_id.values():
-            children.setdefault(tweet["_parent"], []).append(tweet)
-        chosen, queue = [], [post_id]
-        while queue:
-            for child in children.get(queue.pop(), []):
-                chosen.append(child)
-                queue.append(_stable_id(child))
-    return sorted(chosen, key=lambda t: int(t["id"]))
 
 
 def _matches(tweet: Mapping[str, Any], post: OutgoingPost, since: datetime | None) -> bool:

@@ -7,7 +7,8 @@ expired token, 401 ``AuthenticationRequired`` for a wrong app password, and
 429 with ``RateLimit-Limit/-Remaining/-Reset/-Policy`` headers (``createSession``
 also has its real budget of 30 per 5 minutes). Access tokens are unsigned JWTs
 with an ``exp`` claim (the SDK decides when to refresh by reading it), and
-``createSession`` returns no ``didDoc``, so the client stays on this server.
+``createSession`` returns a ``didDoc`` naming this server as the PDS (the SDK
+moves to the PDS a didDoc names), so the client stays here.
 
 Controls beyond the base: ``hide`` (the thread author lists the reply in the
 thread gate), ``block`` (replies from that account become ``blockedPost``),
@@ -18,7 +19,8 @@ thread gate), ``block`` (replies from that account become ``blockedPost``),
 does today, ``"400"`` or ``"409"`` as newer PDSs do).
 
 Sessions, tokens and error answers live in ``bluesky_xrpc``, profiles and thread
-building in ``bluesky_views``; this module holds the post repository.
+building in ``bluesky_views``, notifications and rate-limit headers in
+``bluesky_notify``; this module holds the post repository.
 """
 
 from __future__ import annotations
@@ -31,20 +33,23 @@ from typing import Any
 import regex
 
 from .base import Item, Request, Response, iso_millis, plain_urls, route
-from .bluesky_views import BlueskyViews
+from .bluesky_notify import BlueskyNotifications
 from .bluesky_xrpc import POST, TID_RE, X, cid_for, tid
 
 __all__ = ["TID_RE", "BlueskyStandIn"]
 MAX_GRAPHEMES, MAX_BYTES = 300, 3000
+STRONG_REF = "com.atproto.repo.strongRef"  # the app writes reply refs with their $type
+LIKE = "app.bsky.feed.like"
 
 
-class BlueskyStandIn(BlueskyViews):
+class BlueskyStandIn(BlueskyNotifications):
     """A PDS and AppView in one: sessions, the post repository and thread views."""
 
     collision: str = "500"
 
     def __init__(self, **kw: Any) -> None:
         self._last_micros = 0
+        self.like_records: dict[str, dict[str, Any]] = {}  # at:// URI -> like record
         super().__init__(**kw)
 
     # -- conversation -------------------------------------------------------------
@@ -91,8 +96,8 @@ class BlueskyStandIn(BlueskyViews):
             parent = self.items[item.parent_id]
             root = self.items[item.root_id or item.parent_id]
             record["reply"] = {
-                "root": {"uri": root.id, "cid": root.extra["cid"]},
-                "parent": {"uri": parent.id, "cid": parent.extra["cid"]},
+                "root": {"$type": STRONG_REF, "uri": root.id, "cid": root.extra["cid"]},
+                "parent": {"$type": STRONG_REF, "uri": parent.id, "cid": parent.extra["cid"]},
             }
         return record
 
@@ -107,6 +112,7 @@ class BlueskyStandIn(BlueskyViews):
     def quote(self, item_id: str, *accounts: str) -> None:
         with self.lock:
             self.items[item_id].extra["quoted_by"].update(accounts or ("eve",))
+            self.notices.acted_on("quote", self.items[item_id], accounts or ("eve",))
 
     def lose_next_write(self, count: int = 1) -> None:
         """The next ``count`` createRecord calls are stored, but the answer never arrives."""
@@ -124,6 +130,10 @@ class BlueskyStandIn(BlueskyViews):
             )
         if repo.key != viewer:
             return self._no_credentials()
+        if body.get("collection") == LIKE:
+            return self._create_like(
+                viewer, body.get("rkey") or self.next_rkey(), body.get("record")
+            )
         if body.get("collection") != POST:
             return self.xrpc_error(400, "InvalidRequest", "this stand-in only stores posts")
         rkey = body.get("rkey") or self.next_rkey()
@@ -153,6 +163,31 @@ class BlueskyStandIn(BlueskyViews):
                 "validationStatus": "valid",
             },
         )
+
+    def _create_like(self, viewer: str, rkey: Any, record: Any) -> Response:
+        """A like record: a PDS keeps every one it is sent; only a taken key is refused."""
+        subject = (record.get("subject") if isinstance(record, dict) else None) or {}
+        liked = self.live(str(subject.get("uri") or ""))
+        if not TID_RE.match(str(rkey)) or liked is None or liked.extra["cid"] != subject.get("cid"):
+            return self.xrpc_error(400, "InvalidRequest", f"Invalid {LIKE} record")
+        uri = f"at://{self.accounts[viewer].id}/{LIKE}/{rkey}"
+        if uri in self.like_records and not self.permissive:
+            return self._collision(uri)
+        if uri in self.like_records:  # permissive: a second record under a fresh key
+            uri = f"at://{self.accounts[viewer].id}/{LIKE}/{self.next_rkey()}"
+        self.like_records[uri] = record
+        liked.liked_by.add(viewer)  # the AppView counts one like per account
+        commit = {"cid": cid_for([uri, "commit"]), "rev": self.next_rkey()}
+        return Response(200, {"uri": uri, "cid": cid_for(record), "commit": commit})
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self.like_records.clear()
+
+    def likes_of(self, item_id: str) -> list[str]:
+        """The URIs of the like records whose subject is ``item_id`` (what tests count)."""
+        return [u for u, r in self.like_records.items() if r["subject"]["uri"] == item_id]
 
     def _collision(self, uri: str) -> Response:
         if self.collision == "400":
@@ -217,6 +252,12 @@ class BlueskyStandIn(BlueskyViews):
 
     @route("GET", X + r"com\.atproto\.repo\.getRecord", auth="optional")
     def get_record(self, request: Request) -> Response:
+        if request.arg("collection") == LIKE:
+            found = self.account(request.arg("repo") or "")
+            like_uri = f"at://{found.id if found else ''}/{LIKE}/{request.arg('rkey')}"
+            if like_uri in self.like_records:
+                value = self.like_records[like_uri]
+                return Response(200, {"uri": like_uri, "cid": cid_for(value), "value": value})
         uri = self._split(request.arg("repo"), request.arg("collection"), request.arg("rkey"))
         item = self.live(uri) if uri else None
         if item is None:

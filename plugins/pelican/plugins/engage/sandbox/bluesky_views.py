@@ -1,7 +1,10 @@
 """The Bluesky stand-in's AppView side: profiles, post views and thread building.
 
-Threads are built as the AppView builds them: a deleted post with replies is a
-``notFoundPost``, a deleted leaf vanishes, replies from a blocked account are
+Views carry no ``$type`` where the lexicon needs none (as recorded: only the
+thread nodes, a union, name theirs). Threads are built as the AppView builds
+them: a deleted reply vanishes together with its whole subtree (the real
+AppView drops it from getPostThread; only a deleted *parent* above the
+requested post shows as ``notFoundPost``), replies from a blocked account are
 ``blockedPost``, and a root whose author hid replies carries a thread gate.
 """
 
@@ -53,7 +56,6 @@ class BlueskyViews(BlueskySessions):
 
     def profile_basic(self, account: Account) -> dict[str, Any]:
         profile: dict[str, Any] = {
-            "$type": "app.bsky.actor.defs#profileViewBasic",
             "did": account.id,
             "handle": account.handle,
             "displayName": account.name,
@@ -74,7 +76,6 @@ class BlueskyViews(BlueskySessions):
         profile = self.profile_basic(account)
         profile.update(
             {
-                "$type": "app.bsky.actor.defs#profileViewDetailed",
                 "description": "",
                 "followersCount": 0,
                 "followsCount": 0,
@@ -88,7 +89,6 @@ class BlueskyViews(BlueskySessions):
     def post_view(self, item: Item) -> dict[str, Any]:
         record = item.extra["record"]
         view: dict[str, Any] = {
-            "$type": "app.bsky.feed.defs#postView",
             "uri": item.id,
             "cid": item.extra["cid"],
             "author": self.profile_basic(self.accounts[item.author]),
@@ -100,7 +100,7 @@ class BlueskyViews(BlueskySessions):
             "bookmarkCount": 0,
             "indexedAt": iso_millis(item.created_at),
             "labels": [],
-            "viewer": {"threadMuted": False, "embeddingDisabled": False},
+            "viewer": {},  # as recorded for a reader who has not liked or reposted it
         }
         embed = record.get("embed")
         if embed and embed.get("$type") == "app.bsky.embed.external":
@@ -146,9 +146,7 @@ class BlueskyViews(BlueskySessions):
     def thread_node(self, item: Item, depth: int) -> dict[str, Any] | None:
         """A threadViewPost with ``depth`` levels of replies, or the AppView's placeholder."""
         if item.deleted:
-            if not self._all_children(item.id):
-                return None  # a deleted leaf simply vanishes
-            return not_found_post(item.id)
+            return None  # gone, and its replies with it, as the AppView answers
         if item.author in self.blocked:
             did = self.accounts[item.author].id
             return {

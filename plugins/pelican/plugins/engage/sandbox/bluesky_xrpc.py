@@ -2,7 +2,9 @@
 
 Access tokens are unsigned JWTs with an ``exp`` claim (the SDK decides when to
 refresh by reading it); ``createSession`` has its real budget of 30 calls per
-5 minutes and returns no ``didDoc``, so the client stays on this server.
+5 minutes. Its answer carries a ``didDoc`` as bsky.social's does (the recorded
+``create_session``), naming this server as the account's PDS: the SDK moves to
+the PDS a didDoc names, so it stays here.
 """
 
 from __future__ import annotations
@@ -153,15 +155,50 @@ class BlueskySessions(StandIn):
         self.tokens[token] = Token(did=did, kind=kind, exp=now + ttl)
         return token
 
+    def did_doc(self, account: Account) -> dict[str, Any]:
+        """The account's DID document; its PDS is this server."""
+        return {
+            "@context": [
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/multikey/v1",
+                "https://w3id.org/security/suites/secp256k1-2019/v1",
+            ],
+            "id": account.id,
+            "alsoKnownAs": [f"at://{account.handle}"],
+            "verificationMethod": [
+                {
+                    "id": f"{account.id}#atproto",
+                    "type": "Multikey",
+                    "controller": account.id,
+                    "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
+                }
+            ],
+            "service": [
+                {
+                    "id": "#atproto_pds",
+                    "type": "AtprotoPersonalDataServer",
+                    "serviceEndpoint": self.base_url,
+                }
+            ],
+        }
+
+    def _account_body(self, account: Account) -> dict[str, Any]:
+        """What createSession and getSession say about the account (as recorded)."""
+        return {
+            "did": account.id,
+            "handle": account.handle,
+            "email": f"{account.key}@example.org",
+            "emailConfirmed": True,
+            "emailAuthFactor": False,
+            "didDoc": self.did_doc(account),
+            "active": True,
+        }
+
     def _session_body(self, account: Account) -> dict[str, Any]:
         return {
             "accessJwt": self._jwt(account.id, "access", self.access_ttl),
             "refreshJwt": self._jwt(account.id, "refresh", self.refresh_ttl),
-            "handle": account.handle,
-            "did": account.id,
-            "email": f"{account.key}@example.org",
-            "emailConfirmed": True,
-            "active": True,
+            **self._account_body(account),
         }
 
     def _check_token(self, token: str, kind: str) -> Account | Response:
@@ -208,8 +245,7 @@ class BlueskySessions(StandIn):
 
     @route("GET", X + r"com\.atproto\.server\.getSession", auth="required")
     def get_session(self, request: Request) -> Response:
-        viewer = self.accounts[request.caller]
-        return Response(200, {"handle": viewer.handle, "did": viewer.id, "active": True})
+        return Response(200, self._account_body(self.accounts[request.caller]))
 
     @route("POST", X + r"com\.atproto\.server\.refreshSession")
     def refresh_session(self, request: Request) -> Response:
@@ -221,6 +257,6 @@ class BlueskySessions(StandIn):
             return account
         self.tokens[token].revoked = True  # refresh tokens rotate
         body = self._session_body(account)
-        body.pop("email")
-        body.pop("emailConfirmed")
+        for private in ("email", "emailConfirmed", "emailAuthFactor"):
+            body.pop(private)
         return Response(200, body)

@@ -1,8 +1,10 @@
 """A local stand-in for a Mastodon server: the REST API subset Mastodon.py uses.
 
 It answers the way Mastodon 4.4 does where our adapter (and Mastodon.py) can
-tell the difference: numeric string ids, ``{"error": "..."}`` bodies, 401
-``The access token is invalid`` for a wrong bearer token, ``X-RateLimit-*``
+tell the difference (checked against recorded answers, tests/recordings/mastodon):
+numeric string ids, ``{"error": "..."}`` bodies (404 ``Not Found`` for a status,
+``Record not found`` elsewhere), 401 ``The access token is invalid`` for a wrong
+bearer token, ``X-RateLimit-*``
 headers on every API response (reset as ISO 8601, or epoch seconds like some
 compatible servers when ``reset_style = "epoch"``), ``Idempotency-Key`` kept
 per account for an hour, ``scheduled_at`` honoured only when at least five
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 from .base import Account, Item, Request, Response, route
 from .mastodon_text import URL_RESERVED, countable_length
 from .mastodon_views import MAX_CHARACTERS, MastodonViews, Scheduled
+from .notify import EventLog
 
 MIN_SCHEDULE_OFFSET = timedelta(minutes=5)
 SCHEDULED_TOTAL_LIMIT = 300
@@ -40,6 +43,8 @@ ANON_DESCENDANTS, ANON_DEPTH = 60, 20
 
 _INVALID_TOKEN = "The access token is invalid"
 _NOT_FOUND = "Record not found"
+# GET /api/v1/statuses/:id (and its context, same controller) words it differently (recorded).
+_STATUS_NOT_FOUND = "Not Found"
 
 
 class MastodonStandIn(MastodonViews):
@@ -58,6 +63,7 @@ class MastodonStandIn(MastodonViews):
         self.rate_limit = RATE_LIMIT  # calls per token and window, as the headers report
         self.enforcing = False  # answer 429 past the limit (tests of pacing turn this on)
         self._status_ids = iter(range(113_400_000_000_000_001, 10**19))
+        self.notices = EventLog()  # what GET /api/v1/notifications tells the author
 
     # -- accounts ---------------------------------------------------------------
     def add_account(self, key: str, name: str) -> Account:
@@ -87,10 +93,62 @@ class MastodonStandIn(MastodonViews):
             self._idempotency.clear()
             self._async_refresh.clear()
             self._hits.clear()
+            self.notices.clear()
             self.rate_limit, self.enforcing = RATE_LIMIT, False
             self.tokens = {f"sandbox-mastodon-{key}-token": key for key in self.accounts}
             self.reset_style = "iso"
             self.max_characters, self.url_reserved = MAX_CHARACTERS, URL_RESERVED
+
+    # -- notifications (sandbox/notify.py) ---------------------------------------------
+    def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
+        item = super().add_post(author, text, parent_id=parent_id, **kw)
+        self.notices.reply_written(item, self.items.get)
+        return item
+
+    def like(self, item_id: str, *accounts: str) -> None:
+        super().like(item_id, *accounts)
+        self.notices.acted_on("favourite", self.items[item_id], accounts or ("carol",))
+
+    def repost(self, item_id: str, *accounts: str) -> None:
+        super().repost(item_id, *accounts)
+        self.notices.acted_on("reblog", self.items[item_id], accounts or ("dave",))
+
+    @route("GET", r"/api/v1/notifications", auth="required")
+    def notifications(self, request: Request) -> Response:
+        """The author's notifications, newest first, with Mastodon's paging parameters."""
+        if request.caller != "author":
+            return Response(200, [])
+        kinds = set(request.query.get("types[]", []) + request.query.get("types", []))
+        names = {"reply": "mention", "favourite": "favourite", "reblog": "reblog"}
+        wanted = {k for k, name in names.items() if name in kinds} if kinds else None
+
+        def number(name: str) -> int | None:
+            value = request.arg(name)
+            return int(value) if value and value.isdigit() else None
+
+        page = self.notices.page(
+            kinds=wanted,
+            since_id=number("since_id"),
+            min_id=number("min_id"),
+            max_id=number("max_id"),
+            limit=max(1, min(int(request.arg("limit") or 40), 80)),
+        )
+        body = []
+        for event in page:
+            item = self.items.get(event.item_id)
+            if item is None or item.deleted:
+                continue  # Mastodon drops notifications of deleted statuses
+            body.append(
+                {
+                    "id": str(event.id),
+                    "type": names[event.kind],
+                    "created_at": _iso_ms(event.at),
+                    "group_key": f"ungrouped-{event.id}",
+                    "account": self.account_json(event.actor),
+                    "status": self.status_json(item, "author"),
+                }
+            )
+        return Response(200, body)
 
     def set_async_refresh(self, status_id: str, polls: int, retry: int = 1) -> None:
         """Answer the next ``polls`` context calls for ``status_id`` with Mastodon-Async-Refresh."""
@@ -160,7 +218,14 @@ class MastodonStandIn(MastodonViews):
         if not request.headers.get("authorization") and not required:
             return None
         request.viewer = self.tokens.get(request.bearer() or "")
-        return self.error(401, _INVALID_TOKEN) if request.viewer is None else None
+        if request.viewer is not None:
+            return None
+        refusal = self.error(401, _INVALID_TOKEN)
+        refusal.headers["WWW-Authenticate"] = (
+            'Bearer realm="Doorkeeper", error="invalid_token", '
+            f'error_description="{_INVALID_TOKEN}"'
+        )
+        return refusal
 
     # -- routes -------------------------------------------------------------------
     @route("GET", r"/api/v2/instance/?")
@@ -202,7 +267,7 @@ class MastodonStandIn(MastodonViews):
     def get_status(self, request: Request) -> Response:
         item = self.items.get(request.params["status_id"])
         if item is None or not self.visible(item, request.viewer):
-            return self.error(404, _NOT_FOUND)
+            return self.error(404, _STATUS_NOT_FOUND)
         return Response(200, self.status_json(item, request.viewer))
 
     @route("DELETE", r"/api/v1/statuses/(?P<status_id>\d+)", auth="required")
@@ -217,12 +282,21 @@ class MastodonStandIn(MastodonViews):
         item.deleted = True
         return Response(200, body)
 
+    @route("POST", r"/api/v1/statuses/(?P<status_id>\d+)/favourite", auth="required")
+    def favourite(self, request: Request) -> Response:
+        """One favourite per account: favouriting again changes nothing, as on Mastodon."""
+        item = self.items.get(request.params["status_id"])
+        if item is None or not self.visible(item, request.caller):
+            return self.error(404, _NOT_FOUND)
+        item.liked_by.add(request.caller)
+        return Response(200, self.status_json(item, request.caller))
+
     @route("GET", r"/api/v1/statuses/(?P<status_id>\d+)/context", auth="optional")
     def get_context(self, request: Request) -> Response:
         viewer = request.viewer
         item = self.items.get(request.params["status_id"])
         if item is None or not self.visible(item, viewer):
-            return self.error(404, _NOT_FOUND)
+            return self.error(404, _STATUS_NOT_FOUND)
         ancestors: list[Item] = []
         parent = self.live(item.parent_id) if item.parent_id else None
         while parent is not None:
@@ -273,7 +347,8 @@ class MastodonStandIn(MastodonViews):
         viewer = request.caller
         params = request.form()
         key = request.headers.get("idempotency-key")
-        if key and (earlier := self._idempotent(viewer, key)) is not None:
+        # Permissive mode: the key is forgotten (as after Mastodon's hour), every retry posts.
+        if key and not self.permissive and (earlier := self._idempotent(viewer, key)) is not None:
             return earlier
         text = params.get("status", "")
         if not text.strip():
@@ -381,6 +456,10 @@ class MastodonStandIn(MastodonViews):
             return self.error(404, _NOT_FOUND)
         del self.scheduled[scheduled.id]
         return Response(200, {})
+
+
+def _iso_ms(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_when(raw: str) -> datetime:

@@ -1,4 +1,6 @@
-"""The Mastodon stand-in's JSON: accounts, statuses, scheduled statuses and the instance."""
+"""The Mastodon stand-in's JSON: accounts, statuses, scheduled statuses and the instance,
+shaped like the recorded answers in tests/recordings/mastodon (a reply from another
+server carries ``url``/``uri`` on its own host and an ``acct`` of ``user@host``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from .base import Item, StandIn, iso_millis
 from .mastodon_text import URL_RESERVED, render_text
 
 MAX_CHARACTERS = 500
+# Status fields about the reader: Mastodon leaves them out for an anonymous one.
+VIEWER_FIELDS = ("favourited", "reblogged", "muted", "bookmarked", "pinned", "filtered")
 # Accounts that live on another server: their acct, url and uri carry that host.
 REMOTE_DOMAINS = {"dave": "fedi.example"}
 
@@ -50,6 +54,7 @@ class MastodonViews(StandIn):
 
     def account_json(self, key: str) -> dict[str, Any]:
         account = self.accounts[key]
+        posts = self.posts_by(key)
         domain = REMOTE_DOMAINS.get(key)
         origin = f"https://{domain}" if domain else self.base_url
         avatar = account.avatar or f"{origin}/avatars/{account.handle}.png"
@@ -73,8 +78,8 @@ class MastodonViews(StandIn):
             "header_static": f"{origin}/headers/original/missing.png",
             "followers_count": 0,
             "following_count": 0,
-            "statuses_count": len(self.posts_by(key)),
-            "last_status_at": None,
+            "statuses_count": len(posts),
+            "last_status_at": f"{posts[-1].created_at:%Y-%m-%d}" if posts else None,
             "hide_collections": False,
             "noindex": False,
             "emojis": [],
@@ -94,7 +99,12 @@ class MastodonViews(StandIn):
     def status_json(self, item: Item, viewer: str | None = None) -> dict[str, Any]:
         account = self.accounts[item.author]
         parent = self.items.get(item.parent_id) if item.parent_id else None
-        return {
+        # A status from another server keeps the url and uri its home server gave it, with
+        # that server's own id (as recorded: only "id" is this server's).
+        domain = REMOTE_DOMAINS.get(item.author)
+        origin = f"https://{domain}" if domain else self.base_url
+        home_id = str(int(item.id) - 1_000_000) if domain and item.id.isdigit() else item.id
+        status: dict[str, Any] = {
             "id": item.id,
             "created_at": _iso(item.created_at),
             "edited_at": _iso(item.edited_at),
@@ -104,8 +114,8 @@ class MastodonViews(StandIn):
             "spoiler_text": "",
             "visibility": item.visibility,
             "language": "en",
-            "uri": f"{self.base_url}/users/{account.handle}/statuses/{item.id}",
-            "url": f"{self.base_url}/@{account.handle}/{item.id}",
+            "uri": f"{origin}/users/{account.handle}/statuses/{home_id}",
+            "url": f"{origin}/@{account.handle}/{home_id}",
             "replies_count": len(self.children(item.id)),
             "reblogs_count": len(item.reposted_by),
             "favourites_count": len(item.liked_by),
@@ -128,6 +138,10 @@ class MastodonViews(StandIn):
             "card": None,
             "poll": None,
         }
+        if viewer is None:  # what only a signed-in reader is told (as the recording shows)
+            for name in VIEWER_FIELDS:
+                del status[name]
+        return status
 
     def scheduled_json(self, scheduled: Scheduled) -> dict[str, Any]:
         return {
@@ -137,31 +151,73 @@ class MastodonViews(StandIn):
             "media_attachments": [],
         }
 
-    def instance_configuration(self) -> dict[str, Any]:
-        return {
-            "urls": {"streaming": self.base_url.replace("http", "ws", 1)},
-            "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+    def instance_configuration(self, api_version: int = 2) -> dict[str, Any]:
+        """The ``configuration`` block, as recorded from Mastodon 4.6 (v1 carries a subset)."""
+        limits = {
+            "image_size_limit": 16777216,
+            "image_matrix_limit": 33177600,
+            "video_size_limit": 103809024,
+            "video_frame_rate_limit": 120,
+            "video_matrix_limit": 8294400,
+        }
+        common: dict[str, Any] = {
             "statuses": {
                 "max_characters": self.max_characters,
                 "max_media_attachments": 4,
                 "characters_reserved_per_url": self.url_reserved,
             },
-            "media_attachments": {
-                "supported_mime_types": ["image/png"],
-                "image_size_limit": 16777216,
+            "media_attachments": {"supported_mime_types": ["image/png"], **limits},
+            "polls": {
+                "max_options": 4,
+                "max_characters_per_option": 50,
+                "min_expiration": 300,
+                "max_expiration": 2629746,
             },
-            "polls": {"max_options": 4, "max_characters_per_option": 50},
+        }
+        if api_version == 1:
+            return {"accounts": {"max_featured_tags": 10}, **common}
+        public = {"local": "public", "remote": "public"}
+        common["media_attachments"] = {"description_limit": 10000, **common["media_attachments"]}
+        return {
+            "urls": {
+                "streaming": self.base_url.replace("http", "ws", 1),
+                "status": None,
+                "about": f"{self.base_url}/about",
+                "privacy_policy": f"{self.base_url}/privacy-policy",
+                "terms_of_service": None,
+            },
+            "vapid": {"public_key": "BAhxXyHfAoMqrZECjRI56F5QrE4ynVlkZFMdKSpTIsWRNoWUVgut"},
+            "accounts": {
+                "max_display_name_length": 40,
+                "max_note_length": 500,
+                "max_avatar_description_length": 150,
+                "max_header_description_length": 150,
+                "max_featured_tags": 10,
+                "max_pinned_statuses": 5,
+                "max_profile_fields": 4,
+                "profile_field_name_limit": 255,
+                "profile_field_value_limit": 255,
+            },
+            **common,
             "translation": {"enabled": False},
+            "timelines_access": {
+                "live_feeds": public,
+                "hashtag_feeds": public,
+                "trending_link_feeds": public,
+            },
+            "limited_federation": False,
         }
 
     def instance_json(self, api_version: int) -> dict[str, Any]:
-        """``/api/v2/instance`` (``api_version=2``) or the older ``/api/v1/instance``."""
+        """``/api/v2/instance`` (``api_version=2``) or the older ``/api/v1/instance``,
+        with every field the recorded answers of Mastodon 4.6 carry."""
         host = self.base_url.split("://", 1)[1]
+        thumbnail = f"{self.base_url}/thumbnail.png"
         common = {
             "title": "Mastodon stand-in",
             "version": self.version,
             "languages": ["en"],
-            "configuration": self.instance_configuration(),
+            "configuration": self.instance_configuration(api_version),
             "rules": [],
         }
         if api_version == 2:
@@ -170,8 +226,18 @@ class MastodonViews(StandIn):
                 "source_url": "https://github.com/mastodon/mastodon",
                 "description": "A local stand-in for tests",
                 "usage": {"users": {"active_month": len(self.accounts)}},
-                "thumbnail": {"url": f"{self.base_url}/thumbnail.png"},
-                "registrations": {"enabled": False, "approval_required": False, "message": None},
+                "thumbnail": {"url": thumbnail, "description": "The stand-in's preview"},
+                "icon": [{"src": f"{self.base_url}/icon-36x36.png", "size": "36x36"}],
+                "registrations": {
+                    "enabled": False,
+                    "approval_required": False,
+                    "reason_required": False,
+                    "message": None,
+                    "min_age": None,
+                    "url": None,
+                },
+                "api_versions": {"mastodon": 6},
+                "wrapstodon": None,
                 "contact": {"email": "admin@example.invalid", "account": None},
                 **common,
             }
@@ -181,7 +247,12 @@ class MastodonViews(StandIn):
             "description": "",
             "email": "admin@example.invalid",
             "urls": {"streaming_api": self.base_url.replace("http", "ws", 1)},
-            "stats": {"user_count": len(self.accounts), "status_count": len(self.items)},
+            "stats": {
+                "user_count": len(self.accounts),
+                "status_count": len(self.items),
+                "domain_count": 1 + len(set(REMOTE_DOMAINS.values())),
+            },
+            "thumbnail": thumbnail,
             "registrations": False,
             "approval_required": False,
             "invites_enabled": False,

@@ -5,12 +5,17 @@ ids as strings, every tweet with ``edit_history_tweet_ids``, only the
 ``tweet.fields`` and ``user.fields`` asked for, ``{"data", "includes", "meta"}``
 envelopes, problem-shaped errors (``title``, ``detail``, ``type``, ``status``),
 a deleted or unknown tweet as HTTP 200 with an ``errors`` array, 403 for
-duplicate content and for replies to a deleted tweet, 429 with
-``x-rate-limit-limit``/``-remaining``/``-reset`` (epoch seconds), t.co links and
-``&amp;`` escapes in returned text, OAuth 1.0a checked by consumer key and
-token (the signature is not verified: tweepy signs for api.twitter.com). Recent
-search honours ``conversation_id:``, ``from:``, ``since_id``, ``next_token``
-and the seven-day window; hidden and non-public replies are left out of it.
+duplicate content and for replies to a deleted tweet, 429 as a text/plain
+"Rate limit exceeded" with ``x-rate-limit-limit``/``-remaining``/``-reset``
+(epoch seconds), t.co links and ``&amp;`` escapes in returned text, OAuth 1.0a
+checked by consumer key and token (the signature is not verified: tweepy signs
+for api.twitter.com). Recent search honours ``conversation_id:``, ``from:``,
+``since_id``, ``next_token`` and the seven-day window; hidden and non-public
+replies are left out of it. As in the recorded answers (tests/recordings/x): a
+reply's parent comes in ``includes.tweets`` (``expansions=referenced_tweets.id``)
+or, when it is deleted or not public, as an ``errors`` entry; a ``since_id``
+older than the window is a 400 "Invalid Request"; an app whose plan lacks
+search (``search_enrolled = False``) gets the 403 ``client-not-enrolled``.
 
 Besides the base controls, tests use :meth:`XStandIn.lose_next_response` (the
 server acts, the client never hears back), :meth:`XStandIn.quote`,
@@ -19,7 +24,6 @@ server acts, the client never hears back), :meth:`XStandIn.quote`,
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 import time
@@ -27,12 +31,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from .base import Item, Request, Response, StandIn, iso_millis, plain_urls, route
+from .base import Item, Request, Response, iso_millis, route
+from .x_limits import XLimits
+from .x_views import NOT_ENROLLED, SNOWFLAKE_EPOCH_MS, fields_of
 
 SEARCH_WINDOW = timedelta(days=7)
-SNOWFLAKE_EPOCH_MS = 1288834974657
-RATE_LIMIT = 300
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+# X refuses the same text posted *recently* (the window is not published; a day by default).
+DUPLICATE_WINDOW = timedelta(hours=24)
 REPLY_TO_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 REPLY_RESTRICTED = (
     "Reply to this conversation is not allowed because you have not been mentioned or "
@@ -43,31 +49,13 @@ READ_ONLY = (
     "for this endpoint."
 )
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
-_STATUS_TITLES = {
-    400: "Invalid Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
-def _fields(request: Request, name: str) -> set[str]:
-    return {f for f in (request.arg(name) or "").split(",") if f}
-
-
-def _tco(url: str) -> str:
-    return "https://t.co/" + hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()[:10]
-
-
-class XStandIn(StandIn):
+class XStandIn(XLimits):
     """api.twitter.com's v2 tweets, users and recent-search endpoints, as the author."""
 
     network: ClassVar[str] = "x"
+    duplicate_window: timedelta = DUPLICATE_WINDOW  # identical text within it is refused
 
     def __init__(self, **kw: Any) -> None:
         self._last_snowflake = 0
@@ -78,6 +66,12 @@ class XStandIn(StandIn):
         self.access_token_secret = "sandbox-x-access-token-secret"
         self._versions: dict[str, str] = {}  # any version id of an edited tweet -> Item.id
         self.read_only = False  # the app lacks write permission: every POST is a 403
+        self.search_enrolled = True  # False: the app's plan lacks recent search (403)
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self.search_enrolled = True
 
     # -- ids and accounts -----------------------------------------------------------
     def next_id(self) -> str:
@@ -137,48 +131,6 @@ class XStandIn(StandIn):
         """The live item behind any version id."""
         return self.live(self._versions.get(tweet_id, tweet_id))
 
-    def current_id(self, item: Item) -> str:
-        versions = item.extra.get("versions") or []
-        return str(versions[-1]) if versions else item.id
-
-    # -- errors --------------------------------------------------------------------------
-    def rate_limited(self, retry_after: float) -> Response:
-        response = self.error(429, "Too Many Requests")
-        response.headers.update(
-            {
-                "x-rate-limit-limit": str(RATE_LIMIT),
-                "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": self.reset_epoch(retry_after),
-            }
-        )
-        return response
-
-    def error(self, status: int, message: str) -> Response:
-        title = _STATUS_TITLES.get(status, "Error")
-        body = {"title": title, "detail": message, "type": "about:blank", "status": status}
-        return Response(status, body, content_type="application/problem+json")
-
-    def _invalid(self, message: str, parameter: str) -> Response:
-        body = {
-            "errors": [{"parameters": {parameter: []}, "message": message}],
-            "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": "https://api.twitter.com/2/problems/invalid-request",
-        }
-        return Response(400, body)
-
-    @staticmethod
-    def _not_found(tweet_id: str, parameter: str = "id") -> dict[str, Any]:
-        return {
-            "value": tweet_id,
-            "detail": f"Could not find tweet with {parameter}: [{tweet_id}].",
-            "title": "Not Found Error",
-            "resource_type": "tweet",
-            "parameter": parameter,
-            "resource_id": tweet_id,
-            "type": "https://api.twitter.com/2/problems/resource-not-found",
-        }
-
     def authenticate(self, request: Request, required: bool) -> Response | None:
         """OAuth 1.0a by consumer key and token; the signature is only required to be there."""
         header = request.headers.get("authorization", "")
@@ -192,105 +144,6 @@ class XStandIn(StandIn):
             request.viewer = "author"
             return None
         return self.error(401, "Unauthorized")
-
-    # -- rendering ---------------------------------------------------------------------------
-    def display(self, text: str) -> tuple[str, list[dict[str, Any]]]:
-        """Text as X returns it (t.co links, &amp; escapes) and its ``entities.urls``."""
-        out, urls, position, length = [], [], 0, 0
-        for start, url in plain_urls(text):
-            plain = html.escape(text[position:start], quote=False)
-            out.append(plain)
-            length += len(plain)
-            short = _tco(url)
-            display = re.sub(r"^https?://", "", url)
-            urls.append(
-                {
-                    "start": length,
-                    "end": length + len(short),
-                    "url": short,
-                    "expanded_url": url,
-                    "display_url": display if len(display) <= 26 else display[:25] + "…",
-                }
-            )
-            out.append(short)
-            length += len(short)
-            position = start + len(url)
-        out.append(html.escape(text[position:], quote=False))
-        return "".join(out), urls
-
-    def render_tweet(self, item: Item, fields: set[str]) -> dict[str, Any]:
-        text, urls = self.display(item.text)
-        versions = [item.id, *item.extra.get("versions", [])]
-        data: dict[str, Any] = {
-            "id": versions[-1],
-            "text": text,
-            "edit_history_tweet_ids": versions,
-        }
-        parent = self.items.get(item.parent_id) if item.parent_id else None
-        if "created_at" in fields:
-            data["created_at"] = iso_millis(
-                item.edited_at if len(versions) > 1 and item.edited_at else item.created_at
-            )
-        if "author_id" in fields:
-            data["author_id"] = self.accounts[item.author].id
-        if "conversation_id" in fields:
-            data["conversation_id"] = item.root_id or item.id
-        if parent is not None and "in_reply_to_user_id" in fields:
-            data["in_reply_to_user_id"] = self.accounts[parent.author].id
-        if parent is not None and "referenced_tweets" in fields:
-            replied = item.extra.get("replied_to") or parent.id
-            data["referenced_tweets"] = [{"type": "replied_to", "id": replied}]
-        if "public_metrics" in fields:
-            data["public_metrics"] = {
-                "retweet_count": len(item.reposted_by),
-                "reply_count": len(self.children(item.id)),
-                "like_count": len(item.liked_by),
-                "quote_count": int(item.extra.get("quotes", 0)),
-                "bookmark_count": 0,
-                "impression_count": 0,
-            }
-        if "entities" in fields and urls:
-            data["entities"] = {"urls": urls}
-        return data
-
-    def render_user(self, key: str, fields: set[str]) -> dict[str, Any]:
-        account = self.accounts[key]
-        data: dict[str, Any] = {"id": account.id, "name": account.name, "username": account.handle}
-        if "profile_image_url" in fields:
-            data["profile_image_url"] = account.avatar or (
-                f"{self.base_url}/avatars/{account.handle}_normal.png"
-            )
-        if "protected" in fields:
-            data["protected"] = False
-        return data
-
-    def envelope(self, request: Request, items: list[Item], **meta: Any) -> dict[str, Any]:
-        """``{"data", "includes", "meta"}`` for a list of tweets, with the asked expansions."""
-        fields = _fields(request, "tweet.fields")
-        expansions = _fields(request, "expansions")
-        body: dict[str, Any] = {}
-        if items:
-            body["data"] = [self.render_tweet(i, fields) for i in items]
-        includes: dict[str, Any] = {}
-        if "author_id" in expansions and items:
-            user_fields = _fields(request, "user.fields")
-            keys = list(dict.fromkeys(i.author for i in items))
-            includes["users"] = [self.render_user(k, user_fields) for k in keys]
-        if "referenced_tweets.id" in expansions:
-            parents = [self.live(i.parent_id) for i in items if i.parent_id]
-            unique = {p.id: p for p in parents if p is not None}
-            if unique:
-                includes["tweets"] = [self.render_tweet(p, fields) for p in unique.values()]
-        if includes:
-            body["includes"] = includes
-        if items:
-            meta = {
-                "newest_id": self.current_id(items[0]),
-                "oldest_id": self.current_id(items[-1]),
-                **meta,
-            }
-        body["meta"] = {"result_count": len(items), **meta}
-        return body
 
     # -- pagination --------------------------------------------------------------------------
     def _page(
@@ -341,7 +194,7 @@ class XStandIn(StandIn):
             return self.error(403, REPLY_TO_GONE)
         if parent is not None and parent.extra.get("replies_restricted"):
             return self.error(403, REPLY_RESTRICTED)
-        if any(i.text.strip() == text.strip() for i in self.posts_by("author")):
+        if not self.permissive and self._recent_duplicate(text):
             return self.error(403, DUPLICATE)
         item = self.add_post("author", text, parent_id=parent.id if parent else None)
         if reply_to:
@@ -349,6 +202,26 @@ class XStandIn(StandIn):
         shown, _ = self.display(text)
         data = {"id": item.id, "text": shown, "edit_history_tweet_ids": [item.id]}
         return Response(201, {"data": data})
+
+    def _recent_duplicate(self, text: str) -> bool:
+        """Whether the author posted this very text within ``duplicate_window`` (X's rule)."""
+        since = datetime.now(UTC) - self.duplicate_window
+        return any(
+            i.text.strip() == text.strip() and i.created_at >= since
+            for i in self.posts_by("author")
+        )
+
+    @route("POST", r"/2/users/(?P<user_id>\d+)/likes", auth="required")
+    def like_tweet(self, request: Request) -> Response:
+        """One like per account: liking again still answers ``liked: true`` and adds none."""
+        if request.params["user_id"] != self.accounts["author"].id:
+            return self.error(403, "You are not allowed to like on behalf of this user.")
+        tweet_id = str((request.json() or {}).get("tweet_id") or "")
+        item = self.resolve(tweet_id) if tweet_id else None
+        if item is None or item.visibility != "public":
+            return self.error(403, "You cannot like a Tweet that is deleted or not visible to you.")
+        item.liked_by.add("author")
+        return Response(200, {"data": {"liked": True}})
 
     @route("GET", r"/2/tweets", auth="required")
     def lookup_tweets(self, request: Request) -> Response:
@@ -376,7 +249,9 @@ class XStandIn(StandIn):
 
     @route("GET", r"/2/users/me", auth="required")
     def me(self, request: Request) -> Response:
-        return Response(200, {"data": self.render_user("author", _fields(request, "user.fields"))})
+        return Response(
+            200, {"data": self.render_user("author", fields_of(request, "user.fields"))}
+        )
 
     @route("GET", r"/2/users/(?P<user_id>\d+)/tweets", auth="required")
     def user_tweets(self, request: Request) -> Response:
@@ -386,12 +261,31 @@ class XStandIn(StandIn):
         items = [i for i in self.posts_by(account.key) if i.visibility == "public"]
         return self._page(request, items, "pagination_token", 5, 100)
 
+    @route("GET", r"/2/users/(?P<user_id>\d+)/mentions", auth="required")
+    def user_mentions(self, request: Request) -> Response:
+        """Tweets mentioning the account, newest first (x_limits.XLimits.mentions_of)."""
+        account = self.account_by_id(request.params["user_id"])
+        if account is None:
+            return self.error(404, f"Could not find user with id: [{request.params['user_id']}].")
+        return self._page(request, self.mentions_of(account.key), "pagination_token", 5, 100)
+
     @route("GET", r"/2/tweets/search/recent", auth="required")
     def search_recent(self, request: Request) -> Response:
+        if not self.search_enrolled:
+            return Response(403, dict(NOT_ENROLLED))
         query = request.arg("query") or ""
         if not query.strip():
             return self._invalid("The `query` query parameter can not be empty", "query")
         cutoff = datetime.now(UTC) - SEARCH_WINDOW
+        since = request.arg("since_id") or ""
+        if since.isdigit() and _snowflake_time(int(since)) < cutoff:
+            oldest = (int(cutoff.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS) << 22
+            return self._invalid(
+                f"'since_id' must be a tweet id created after {cutoff:%Y-%m-%dT%H:%MZ}. "
+                f"Please use a 'since_id' that is larger than {oldest}",
+                "since_id",
+                since,
+            )
         items = [
             i
             for i in self.items.values()
@@ -439,6 +333,10 @@ class XStandIn(StandIn):
             f"<p>{html.escape(item.text)}</p><p><small>{iso_millis(item.created_at)}</small></p></article>"
         )
         return Response(200, page, content_type="text/html; charset=utf-8")
+
+
+def _snowflake_time(tweet_id: int) -> datetime:
+    return datetime.fromtimestamp(((tweet_id >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, UTC)
 
 
 def _to36(number: int) -> str:
