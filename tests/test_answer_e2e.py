@@ -54,6 +54,7 @@ def test_inbox_lists_every_waiting_comment_oldest_first(conversation) -> None:  
     first = waiting[0]
     assert set(first) == {
         "id",
+        "ref",
         "network",
         "article",
         "author",

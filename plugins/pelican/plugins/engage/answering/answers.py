@@ -13,18 +13,23 @@ import hashlib
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..backfeed.merge import comment_id, iso
 from ..backfeed.sanitize import excerpt
-from ..errors import EngageError, NotFound, Unsupported
+from ..errors import ConfigError, EngageError, NotFound, Unsupported
 from ..model import now_iso
-from ..networks import network_label
+from ..networks import build_adapters, network_label
 from ..networks.base import Adapter, OutgoingPost, RemoteRef
+from ..settings import EngageSettings
 from ..store import Store
+from .context import UnknownComment, clean, comment_row, when
+
+__all__ = ["UnknownComment", "comment_row"]  # the commands reach them through here
 
 HOW_TO_ANSWER = {
     "webmention": (
@@ -35,14 +40,10 @@ HOW_TO_ANSWER = {
 }
 
 
-class UnknownComment(EngageError):
-    def __init__(self, cid: str) -> None:
-        super().__init__(f"no comment {cid!r}; `engage inbox` lists the ids of waiting comments")
-
-
 @dataclass(frozen=True)
 class Waiting:
     id: str
+    ref: int  # the short, stable number people type: `engage reply 41`
     network: str
     article: str
     author: str
@@ -54,6 +55,7 @@ class Waiting:
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "ref": self.ref,
             "network": self.network,
             "article": self.article,
             "author": self.author,
@@ -64,11 +66,6 @@ class Waiting:
         }
 
 
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def inbox(store: Store, now: datetime | None = None) -> list[Waiting]:
     """Every comment waiting for an answer, oldest first.
 
@@ -77,14 +74,15 @@ def inbox(store: Store, now: datetime | None = None) -> list[Waiting]:
     now = now or datetime.now(UTC)
     waiting = []
     for row in store.comments.waiting():
-        created = _when(row["created_at"])
+        created = when(row["created_at"])
         waiting.append(
             Waiting(
                 id=row["id"],
+                ref=row["ref"],
                 network=row["network"],
                 article=row["article"],
-                author=row["author_name"] or row["author_handle"],
-                text=excerpt(row["html"], 280),
+                author=clean(row["author_name"] or row["author_handle"]),
+                text=clean(excerpt(row["html"], 280)),
                 url=row["url"],
                 created_at=created,
                 age_seconds=max(0, int((now - created).total_seconds())),
@@ -101,12 +99,20 @@ def overdue(store: Store, within: timedelta, now: datetime | None = None) -> lis
 # -- replying ---------------------------------------------------------------------------
 
 
-def comment_row(store: Store, cid: str) -> Mapping[str, Any]:
-    """The stored comment ``cid``, as its column values."""
-    row = store.comments.get(cid)
-    if row is None:
-        raise UnknownComment(cid)
-    return row
+@contextmanager
+def adapter_for(settings: EngageSettings, store: Store, network: str) -> Iterator[Adapter]:
+    """The adapter of ``network`` as configured, closed after use."""
+    if network not in settings.networks:
+        raise ConfigError(
+            f"{network} is not in ENGAGE_NETWORKS, so its comments cannot be answered or liked"
+        )
+    adapters = build_adapters(
+        settings.networks, state_dir=settings.state_dir, meter=store, names=[network]
+    )
+    try:
+        yield adapters[network]
+    finally:
+        adapters[network].close()
 
 
 def answer_key(cid: str, text: str) -> str:
@@ -120,12 +126,13 @@ class Sent:
 
 
 def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = "") -> Sent:
-    """Post ``text`` as an answer to comment ``cid`` in its own remote thread, once."""
+    """Post ``text`` as an answer to comment ``cid`` (a ref or a full id) in its own
+    remote thread, once."""
     text = text.strip()
     if not text:
         raise EngageError("the answer is empty; nothing was sent")
     row = comment_row(store, cid)
-    network = row["network"]
+    cid, network = row["id"], row["network"]
     if network in HOW_TO_ANSWER:
         raise Unsupported(network, HOW_TO_ANSWER[network].format(url=row["url"]))
     key = answer_key(cid, text)
@@ -134,9 +141,7 @@ def reply(store: Store, adapter: Adapter, cid: str, text: str, *, author: str = 
         ref = RemoteRef(network, existing["remote_id"], existing["remote_url"] or "")
         return Sent(ref, already=True)
     # Whole seconds, as stored: a retry must derive the same record key (Bluesky) from it.
-    created = (
-        _when(existing["created_at"]) if existing else datetime.now(UTC).replace(microsecond=0)
-    )
+    created = when(existing["created_at"]) if existing else datetime.now(UTC).replace(microsecond=0)
     if existing is None:  # committed before sending: a retry looks for it on the network
         store.answers.add_pending(
             comment_id=cid, network=network, text=text, key=key, created_at=iso(created)
@@ -194,19 +199,54 @@ def _percentile(values: list[float], share: float) -> float | None:
 
 @dataclass
 class Rate:
+    """How many comments by others got an answer, and how many got any acknowledgement.
+
+    *Answered*: a direct answer from you. *Acknowledged*: answered, liked, or
+    marked done (it needs no answer). The answered rate leaves out the comments
+    marked done without an answer: they needed none.
+    """
+
     comments: int = 0
     answered: int = 0
+    liked: int = 0
+    done: int = 0  # marked as needing no answer, and not answered
+    acknowledged: int = 0
     delays: list[float] = field(default_factory=list)  # seconds to the first answer
 
     @property
     def response_rate(self) -> float | None:
-        return self.answered / self.comments if self.comments else None
+        """The answered rate: answered / comments that needed an answer."""
+        needing = self.comments - self.done
+        return self.answered / needing if needing else None
+
+    @property
+    def acknowledged_rate(self) -> float | None:
+        return self.acknowledged / self.comments if self.comments else None
+
+    def count(
+        self, answered_at: datetime | None, created: datetime, liked: bool, done: bool
+    ) -> None:
+        self.comments += 1
+        self.liked += liked
+        self.done += done and answered_at is None
+        self.acknowledged += answered_at is not None or liked or done
+        if answered_at is not None:
+            self.answered += 1
+            self.delays.append(max(0.0, (answered_at - created).total_seconds()))
 
     def as_json(self) -> dict[str, Any]:
+        def rounded(rate: float | None) -> float | None:
+            return None if rate is None else round(rate, 4)
+
         return {
             "comments": self.comments,
             "answered": self.answered,
-            "response_rate": None if self.response_rate is None else round(self.response_rate, 4),
+            "response_rate": rounded(self.response_rate),
+            "answered_rate": rounded(self.response_rate),
+            "liked": self.liked,
+            "done": self.done,
+            "acknowledged": self.acknowledged,
+            "acknowledged_rate": rounded(self.acknowledged_rate),
             "median_seconds": _percentile(self.delays, 0.5),
             "p90_seconds": _percentile(self.delays, 0.9),
         }
@@ -231,21 +271,19 @@ class Stats:
 def first_answers(store: Store) -> Iterable[tuple[Mapping[str, Any], datetime | None]]:
     """Each visible comment by someone else with the time of the author's first answer."""
     for row in store.comments.with_first_answer():
-        yield row, _when(row["answered_at"]) if row["answered_at"] else None
+        yield row, when(row["answered_at"]) if row["answered_at"] else None
 
 
 def stats(store: Store, since: datetime, until: datetime | None = None) -> Stats:
-    """Response rate and time to first answer for comments written in [since, until)."""
+    """Answered and acknowledged rates and time to first answer, for comments written
+    in [since, until)."""
     until = until or datetime.now(UTC)
     networks: dict[str, Rate] = {}
     overall = Rate()
     for row, answered_at in first_answers(store):
-        created = _when(row["created_at"])
+        created = when(row["created_at"])
         if not since <= created < until:
             continue
         for rate in (networks.setdefault(row["network"], Rate()), overall):
-            rate.comments += 1
-            if answered_at is not None:
-                rate.answered += 1
-                rate.delays.append(max(0.0, (answered_at - created).total_seconds()))
+            rate.count(answered_at, created, bool(row["liked"]), bool(row["done"]))
     return Stats(since, until, networks, overall)

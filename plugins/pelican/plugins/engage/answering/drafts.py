@@ -13,13 +13,21 @@ Feeds in the wild are often broken. An entry without a title is listed by its
 link; an entry without an http(s) link cannot be a Source and is skipped with
 a note; a document that is not well-formed but still yields entries is used
 with a note; a feed with no usable entry is an error.
+
+Feeds are also written by strangers. A link must pass the one URL policy
+(``model.web_url``: absolute http(s), no control character, so no line
+break), and every metadata value written into a draft is one line without
+control characters, so a feed cannot add a ``Source_Feed: file:…`` or a
+``Status: published`` line of its own. The feed URL given on the command
+line may point anywhere (the author typed it); its redirects may not reach
+a private address unless ENGAGE_ALLOW_PRIVATE_ADDRESSES allows it.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -31,8 +39,9 @@ import httpx
 
 from ..errors import EngageError
 from ..gate.metadata import is_url
-from ..gate.sources import MAX_BYTES, html_to_text
+from ..gate.sources import MAX_BYTES, MAX_REDIRECTS, html_to_text
 from ..http_client import TIMED_OUT, TOO_MANY_REDIRECTS, Fault, HttpSession, Limits, where
+from ..model import web_url
 
 MAX_QUOTE_WORDS = 30  # well under what would make a post "mostly quoted" once the take is in
 MIN_QUOTE_WORDS = 12  # a very short first sentence takes the next one along
@@ -41,6 +50,7 @@ MAX_SLUG_CHARS = 60
 BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+")
 MARKDOWN_SPECIAL_RE = re.compile(r"([\\`*_\[\]#!])")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class DraftError(EngageError):
@@ -115,8 +125,14 @@ def read_feed(
     *,
     timeout: float = 10.0,
     transport: httpx.BaseTransport | None = None,
+    allow_private: bool = False,
+    trusted_hosts: Collection[str] = (),
 ) -> Feed:
-    """Fetch and parse the feed at ``location`` (see :func:`feed_location`)."""
+    """Fetch and parse the feed at ``location`` (see :func:`feed_location`).
+
+    The feed's own host is trusted (the author typed it); every other hop
+    refuses private addresses unless ``allow_private`` or ``trusted_hosts``.
+    """
     url, path = feed_location(location, base_dir)
     if path is not None:
         try:
@@ -124,8 +140,12 @@ def read_feed(
         except OSError as exc:
             raise DraftError(f"cannot read the feed file {path}: {exc.strerror}") from None
         return parse_feed(body, url)
-    limits = Limits(timeout=timeout, max_bytes=MAX_BYTES)
-    with HttpSession("draft", limits=limits, transport=transport) as http:
+    limits = Limits(timeout=timeout, max_bytes=MAX_BYTES, max_redirects=MAX_REDIRECTS)
+    typed = (urlsplit(url).hostname or "").lower()
+    trusted = {typed, *trusted_hosts, *(["*"] if allow_private else [])}
+    with HttpSession(
+        "draft", limits=limits, refuse_private=True, trusted_hosts=trusted, transport=transport
+    ) as http:
         answer = http.fetch("GET", url, follow_redirects=True, truncate=True)
     shown = _shown(url)
     if isinstance(answer, Fault):
@@ -166,14 +186,16 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     entries: list[Entry] = []
     for position, raw in enumerate(parsed.entries, 1):
         title = _detail_text(raw.get("title"), raw.get("title_detail")) or None
-        link = (raw.get("link") or "").strip()
+        given = raw.get("link")
+        link = given.strip() if isinstance(given, str) else ""
         name = f"entry {position}" + (f" ({title})" if title else "")
         if not link:
             notes.append(f"Skipped {name}: it has no link, so it cannot be a post's Source.")
             continue
-        if not is_url(link):
+        if not is_url(link) or not web_url(link):
             notes.append(f"Skipped {name}: its link {link[:60]!r} is not an http(s) URL.")
             continue
+        link = web_url(link)
         if title is None:
             notes.append(f"Entry {position} has no title; it is listed by its link.")
         entries.append(
@@ -235,7 +257,12 @@ def _author(node: Mapping[str, Any]) -> str | None:
 
 def _published(raw: Mapping[str, Any]) -> datetime | None:
     when = raw.get("published_parsed") or raw.get("updated_parsed")
-    return datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None  # a UTC struct
+    if not when:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(when), UTC)  # a UTC struct
+    except (ValueError, OverflowError, OSError):
+        return None  # year 0 and the like: a stranger's feed may say anything
 
 
 def _entry_text(raw: Mapping[str, Any]) -> str:
@@ -294,7 +321,9 @@ def compose(
     }
     link = f"[{_markdown(entry.label)}]({_link_target(entry.link)})"
     intro = f"{_markdown(entry.author)} writes in {link}:" if entry.author else f"From {link}:"
-    blocks = ["".join(f"{key}: {value}\n" for key, value in meta.items()), intro]
+    # One line each, whatever the feed put in them: a line break would start a new key.
+    header = "".join(f"{key}: {_one_line(value)}\n" for key, value in meta.items())
+    blocks = [header, intro]
     quoted = short_quote(entry.text)
     if quoted:
         blocks.append("> " + _markdown(quoted))
@@ -328,7 +357,8 @@ def write(draft: Draft, content_dir: Path) -> Path:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(value.split())
+    """``value`` on one line: control characters and every kind of line break are spaces."""
+    return " ".join(CONTROL_RE.sub(" ", value).split())
 
 
 def _markdown(text: str) -> str:

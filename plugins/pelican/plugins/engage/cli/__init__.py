@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from ..errors import EngageError
-from . import answer, backfeed, drafts, gate, init, sandbox, syndicate
+from . import answer, backfeed, drafts, gate, init, sandbox, syndicate, watch
 from .common import UserError
+from .desk import desk as desk_command
 
 
 class EngageGroup(click.Group):
@@ -50,6 +51,11 @@ for command in (
 ):
     cli.add_command(command)
 cli.add_command(init.init)
+cli.add_command(answer.show)
+cli.add_command(answer.like)
+cli.add_command(answer.done)
+cli.add_command(desk_command)
+cli.add_command(watch.watch)
 
 
 def main() -> None:

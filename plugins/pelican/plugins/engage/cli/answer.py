@@ -1,25 +1,37 @@
-"""`engage inbox`, `engage reply` and `engage stats`: answer everyone, and measure it."""
+"""Answer everyone, and measure it: `engage inbox`, `show`, `reply`, `like`, `done`, `stats`.
+
+Every command that takes a comment accepts its short ref (``41``, as
+`engage inbox` shows it) or its full id (``mastodon:113400000000000123``).
+Strangers' text is printed as plain text: no markup, no control characters.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import click
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .. import site
-from ..answering import answers, dashboard
-from ..errors import ConfigError, EngageError
-from ..networks import build_adapters, network_label
+from ..answering import acknowledge, answers, dashboard
+from ..answering import context as threads
+from ..errors import ConfigError, EngageError, NetworkError
+from ..networks import network_label
 from ..settings import EngageSettings, parse_duration
 from ..store import Store
-from .common import consoles, json_option, settings_option
+from .common import clean, consoles, echo_json, json_option, say, settings_option
 
 DASHBOARD_NAME = "engage-dashboard.html"
-EDITOR_MARKER = "# Everything from this line down is ignored."
+EXIT_RETRY = 3  # a network failed or paced: what was recorded stays, run the command again
+MAX_WIDTH = 100  # wrap text for reading, even on a wide terminal
 
 
 def _settings(settings_file: Path) -> EngageSettings:
@@ -35,21 +47,33 @@ def _period(value: str) -> timedelta:
         ) from None
 
 
+def _width(console: Console) -> int:
+    return max(40, min(console.width, shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH))
+
+
+def _retry_later(err: Console, exc: NetworkError) -> NoReturn:
+    """A network that failed for now: say so, and exit 3 (run the same command again)."""
+    say(err, f"{exc}; run the same command again later.", soft_wrap=True)
+    sys.exit(EXIT_RETRY)
+
+
 @click.command()
 @settings_option()
 @json_option
 def inbox(settings_file: Path, as_json: bool) -> None:
     """Comments waiting for your answer, from every network, oldest first.
 
+    Each has a short ref (41) that every command taking a comment accepts.
     Also writes a local dashboard (engage-dashboard.html beside the state
-    database, never deployed) with the same list, a link to answer each one
-    on its network, and your response rate and time to answer week by week.
+    database, never deployed) with the same list and your answered and
+    acknowledged rates week by week; `engage desk` answers from the browser.
 
     Example:
 
     \b
         engage inbox
-        engage reply mastodon:113400000000000123 "Thanks, fixed!"
+        engage show 41
+        engage reply 41 "Thanks, fixed!"
     """
     out, err = consoles(as_json)
     engage = _settings(settings_file)
@@ -60,81 +84,174 @@ def inbox(settings_file: Path, as_json: bool) -> None:
         page = dashboard.render(waiting, period, dashboard.weekly(store, now), now, "last 90 days")
     path = dashboard.write(engage.db_path.parent / DASHBOARD_NAME, page)
     if as_json:
-        click.echo(json.dumps([w.as_json() for w in waiting], indent=2, ensure_ascii=False))
+        echo_json([w.as_json() for w in waiting])
         return
     if not waiting:
         out.print("Nobody is waiting for an answer.")
     else:
-        table = Table(title=f"{len(waiting)} comments waiting", title_justify="left")
-        for column in ("Id", "Waiting", "Where", "Who", "What they wrote"):
-            table.add_column(column, overflow="fold")
+        width = _width(out)
+        out.print(Text(f"{len(waiting)} comments waiting, oldest first", style="bold"))
+        pad = max(len(str(w.ref)) for w in waiting) + 2
         for w in waiting:
-            table.add_row(
-                Text(w.id, style="bold"),
-                dashboard.duration(w.age_seconds),
-                f"{network_label(w.network)}\n{w.article}",
-                w.author,
-                w.text,
-            )
-        out.print(table)
-        out.print('Answer with `engage reply ID` (opens your $EDITOR) or `engage reply ID "text"`.')
-    err.print(f"Dashboard: {path}", soft_wrap=True)
-
-
-def _from_editor(row: object) -> str:
-    name = row["author_name"]  # type: ignore[index]
-    text = answers.excerpt(row["html"], 2000)  # type: ignore[index]
-    template = f"\n\n{EDITOR_MARKER}\n# Your answer to {name}:\n#\n# " + "\n# ".join(
-        text.split("\n")
-    )
-    edited = click.edit(template, extension=".txt")
-    if edited is None:
-        raise EngageError("the editor was closed without saving; nothing was sent")
-    return edited.split(EDITOR_MARKER)[0].strip()
+            head = Text(f"{w.ref:>{pad - 2}}  ", style="bold")
+            head.append(clean(f"{dashboard.duration(w.age_seconds)} · {w.author} on "))
+            head.append(clean(f"{network_label(w.network)} · {w.article}"), style="dim")
+            out.print(head, soft_wrap=False)
+            body = textwrap.wrap(clean(w.text), width=width - pad) or ["(no text)"]
+            out.print(Text("\n".join(" " * pad + line for line in body)), soft_wrap=True)
+        out.print(
+            "Answer with `engage reply REF` ($EDITOR, with the thread) or "
+            '`engage reply REF "text"`; `engage show REF`, `engage like REF`, '
+            "`engage done REF`, or all of it in `engage desk`.",
+            markup=False,
+        )
+    err.print(f"Dashboard: {path}", soft_wrap=True, markup=False)
 
 
 @click.command()
-@settings_option("publishconf.py")
-@click.argument("comment_id")
-@click.argument("text", required=False)
-def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
-    """Answer a comment in its own thread on its own network.
+@settings_option()
+@click.argument("ref")
+def show(settings_file: Path, ref: str) -> None:
+    """One comment with the thread around it, before you answer it.
 
-    COMMENT_ID is an id from `engage inbox`. Without TEXT your $EDITOR opens.
-    The answer is recorded at once, so the comment leaves the inbox; running
-    the same command again never posts the same answer twice.
+    REF is the short number `engage inbox` shows (or the full id). Prints the
+    post's snippet as it went out on that network, the comments the comment
+    answers, the comment itself and your earlier answers in the
+    conversation, wrapped to the terminal's width.
 
     Example:
 
     \b
-        engage reply bluesky:at://did:plc:abc/app.bsky.feed.post/3k2 "Good point, thanks!"
+        engage show 41
     """
     out, _ = consoles()
     engage = _settings(settings_file)
     with Store.open(engage.db_path) as store:
-        row = answers.comment_row(store, comment_id)
+        ctx = threads.context(store, ref)
+    width = _width(out)
+    for line in threads.lines(ctx, width):
+        say(out, line, soft_wrap=True)
+    n = ctx.name
+    hint = f'engage reply {n} "…" · engage like {n} · engage done {n}'
+    out.print(Text("\n" + textwrap.fill(hint, width), style="dim"), soft_wrap=True)
+
+
+def _from_editor(store: Store, ref: str) -> str:
+    template = threads.editor_template(threads.context(store, ref))
+    edited = click.edit(template, extension=".txt")
+    if edited is None:
+        raise EngageError("the editor was closed without saving; nothing was sent")
+    return threads.from_editor(edited)
+
+
+@click.command()
+@settings_option("publishconf.py")
+@click.argument("ref")
+@click.argument("text", required=False)
+def reply(settings_file: Path, ref: str, text: str | None) -> None:
+    """Answer a comment in its own thread on its own network.
+
+    REF is the short number `engage inbox` shows (or the full id). Without
+    TEXT your $EDITOR opens with the thread as comment lines ('# ...', which
+    are dropped). The answer is recorded at once, so the comment leaves the
+    inbox; running the same command again never posts the same answer twice.
+
+    Example:
+
+    \b
+        engage reply 41 "Good point, thanks!"
+        engage reply bluesky:at://did:plc:abc/app.bsky.feed.post/3k2 "Thanks!"
+    """
+    out, err = consoles()
+    engage = _settings(settings_file)
+    with Store.open(engage.db_path) as store:
+        row = answers.comment_row(store, ref)
         network = row["network"]
         if network in answers.HOW_TO_ANSWER:
             raise EngageError(
                 answers.HOW_TO_ANSWER[network].format(url=row["url"]).capitalize() + "."
             )
-        if network not in engage.networks:
-            raise ConfigError(
-                f"{network} is not in ENGAGE_NETWORKS, so its comments cannot be answered"
-            )
-        answer = text if text is not None else _from_editor(row)
-        adapters = build_adapters(
-            engage.networks, state_dir=engage.state_dir, meter=store, names=[network]
-        )
-        try:
-            sent = answers.reply(store, adapters[network], comment_id, answer, author=engage.author)
-        finally:
-            adapters[network].close()
+        with answers.adapter_for(engage, store, network) as adapter:
+            answer = text if text is not None else _from_editor(store, row["id"])
+            try:
+                sent = answers.reply(store, adapter, row["id"], answer, author=engage.author)
+            except NetworkError as exc:
+                if not exc.retryable:
+                    raise
+                _retry_later(err, exc)
     label = network_label(network)
     if sent.already:
-        out.print(f"That answer was already posted on {label}: {sent.ref.url}", soft_wrap=True)
+        say(out, f"That answer was already posted on {label}: {sent.ref.url}", soft_wrap=True)
     else:
-        out.print(f"Answered on {label}: {sent.ref.url or sent.ref.id}", soft_wrap=True)
+        say(out, f"Answered on {label}: {sent.ref.url or sent.ref.id}", soft_wrap=True)
+
+
+@click.command()
+@settings_option("publishconf.py")
+@click.argument("ref")
+@click.option("--done", "also_done", is_flag=True, help="Also mark it as needing no answer.")
+def like(settings_file: Path, ref: str, also_done: bool) -> None:
+    """Like (favourite) a comment on its network, once.
+
+    REF is the short number `engage inbox` shows (or the full id). The like
+    is recorded before it is sent and after, so running the command again
+    never likes twice. A liked comment still waits for your answer unless
+    --done says it needs none (e.g. a "thanks!").
+
+    Example:
+
+    \b
+        engage like 41
+        engage like 42 --done
+    """
+    out, err = consoles()
+    engage = _settings(settings_file)
+    with Store.open(engage.db_path) as store:
+        row = answers.comment_row(store, ref)
+        refusal = acknowledge.like_refusal(row["network"], row["url"])
+        if refusal is not None:
+            raise EngageError(refusal[0].upper() + refusal[1:] + ".")
+        with answers.adapter_for(engage, store, row["network"]) as adapter:
+            try:
+                liked = acknowledge.like(store, adapter, row["id"])
+            except NetworkError as exc:
+                if not exc.retryable:
+                    raise
+                _retry_later(err, exc)
+        if also_done:
+            acknowledge.done(store, row["id"])
+    label = network_label(liked.network)
+    said = "was already liked" if liked.already else "liked"
+    rest = "; it needs no answer" if also_done else "; it still waits for your answer"
+    say(out, f"Comment {liked.name} {said} on {label}{rest}.", soft_wrap=True)
+
+
+@click.command()
+@settings_option()
+@click.argument("refs", nargs=-1, required=True)
+def done(settings_file: Path, refs: tuple[str, ...]) -> None:
+    """Mark comments as needing no answer: they leave the inbox.
+
+    REFS are short numbers from `engage inbox` (or full ids). Nothing is
+    sent anywhere; the stats count them as acknowledged, not as answered.
+
+    Example:
+
+    \b
+        engage done 41
+        engage done 42 43
+    """
+    out, _ = consoles()
+    engage = _settings(settings_file)
+    with Store.open(engage.db_path) as store:
+        marked = [acknowledge.done(store, ref) for ref in refs]
+    for item in marked:
+        said = "was already marked done" if item.already else "needs no answer"
+        say(out, f"Comment {item.name} {said}.")
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
 
 
 @click.command()
@@ -144,11 +261,13 @@ def reply(settings_file: Path, comment_id: str, text: str | None) -> None:
     "--period", default="90d", show_default=True, help="Comments written in this long a window."
 )
 def stats(settings_file: Path, as_json: bool, period: str) -> None:
-    """Response rate and time to first answer, per network and overall.
+    """Answered and acknowledged rates and time to first answer, per network.
 
-    Counts comments by others written within the period (still on the site),
-    how many got a direct answer from you, and the median and 90th-percentile
-    time to the first answer.
+    Counts comments by others written within the period (still on the site):
+    how many got a direct answer from you (comments marked done are left out
+    of that rate: they needed none), how many were acknowledged at all
+    (answered, liked or marked done), and the median and 90th-percentile time
+    to the first answer.
 
     Example:
 
@@ -164,7 +283,8 @@ def stats(settings_file: Path, as_json: bool, period: str) -> None:
         click.echo(json.dumps(result.as_json(), indent=2))
         return
     table = Table(title=f"Answers, last {period}", title_justify="left")
-    for column in ("Network", "Comments", "Answered", "Rate", "Median", "90th pct"):
+    columns = ("Network", "Comments", "Answered", "Rate", "Acknowledged", "Rate", "Median", "90th")
+    for column in columns:
         table.add_column(column, justify="left" if column == "Network" else "right")
     rows = [*sorted(result.networks.items()), ("overall", result.overall)]
     for name, rate in rows:
@@ -173,8 +293,17 @@ def stats(settings_file: Path, as_json: bool, period: str) -> None:
             "All networks" if name == "overall" else network_label(name),
             str(rate.comments),
             str(rate.answered),
-            "–" if rate.response_rate is None else f"{rate.response_rate:.0%}",
+            _percent(rate.response_rate),
+            str(rate.acknowledged),
+            _percent(rate.acknowledged_rate),
             dashboard.duration(data["median_seconds"]),
             dashboard.duration(data["p90_seconds"]),
         )
     out.print(table)
+    overall = result.overall
+    out.print(
+        f"Acknowledged: answered, liked ({overall.liked}) or marked done ({overall.done}). "
+        "The answered rate leaves out comments marked done: they needed no answer. "
+        "Median and 90th: time to the first answer.",
+        soft_wrap=False,
+    )

@@ -17,15 +17,18 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import AuthFailed, BudgetExceeded, ConfigError, Unsupported
 from . import registry
 from .registry import NetworkSpec
+
+if TYPE_CHECKING:
+    from .notices import Changes
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -94,6 +97,11 @@ class ThreadSnapshot:
     comments: list[RemoteComment]
     complete: bool = True
     cursor: str | None = None
+    # The read did not ask for the post's like and repost figures (a light read after a
+    # notification): keep the stored ones.
+    keep_counts: bool = False
+    # The server said nothing changed since ``cursor`` (a feed's 304): nothing to merge.
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,9 @@ class Adapter(ABC):
             raise ConfigError(
                 f"ENGAGE_NETWORKS[{self.name!r}]['timeout'] must be a number of seconds"
             ) from None
+        # Requests answered so far (every status): what a sync reports it spent.
+        self.requests_made = 0
+        self._answers_lock = threading.Lock()
 
     # -- text ---------------------------------------------------------------
     @abstractmethod
@@ -229,6 +240,14 @@ class Adapter(ABC):
         )
         return self.publish(post)
 
+    def like(self, ref: RemoteRef) -> str:
+        """Like (favourite) the remote item ``ref`` as the account; liking it again is harmless.
+
+        Returns the like's own id where the network makes one (a Bluesky like
+        record), else an empty string.
+        """
+        raise Unsupported(self.name, f"{self.label} has no likes that engage can send")
+
     # -- reading ------------------------------------------------------------
     def rate_budget(self) -> tuple[int, float] | None:
         """(requests left, seconds until the window resets) from the last answer's headers.
@@ -241,6 +260,31 @@ class Adapter(ABC):
     @abstractmethod
     def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
         """The conversation under ``post``; ``cursor`` asks for what is new only."""
+
+    # -- notifications (networks/notices.py) ---------------------------------------
+    @property
+    def notifications(self) -> bool:
+        """Whether to ask the network what changed (option ``notifications``, default on)."""
+        return bool(self.options.get("notifications", True))
+
+    def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
+        """What changed since ``cursor``, from one cheap request (more only when busy).
+
+        ``watched`` are the conversations the caller follows (some networks need
+        their addresses). ``cursor`` None starts a baseline. None: this network
+        has no such feed; every conversation is then read on the decaying schedule.
+        """
+        return None
+
+    def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """The conversation under ``post`` after a notification named it: the cheapest read
+        that brings its replies (it may leave the like and repost figures out)."""
+        return self.fetch_thread(post, cursor)
+
+    def _answered(self) -> None:
+        """Count one answered request (adapters call it from their HTTP client's hook)."""
+        with self._answers_lock:
+            self.requests_made += 1
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -41,8 +41,8 @@ from atproto_core.exceptions import AtProtocolError
 
 from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import retry_after
+from . import bluesky_likes
 from .base import (
-    Adapter,
     AdapterContext,
     Author,
     Counts,
@@ -51,6 +51,7 @@ from .base import (
     RemoteRef,
     ThreadSnapshot,
 )
+from .bluesky_notices import BlueskyFeed
 from .bluesky_records import (
     ReplyWalk,
     decode_tid,
@@ -89,7 +90,7 @@ AUTH_HINT = "check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (an app password, not
 
 
 # -- the adapter -----------------------------------------------------------------------
-class BlueskyAdapter(Adapter):
+class BlueskyAdapter(BlueskyFeed):
     """Options: ``base_url`` (the PDS, default bsky.social), ``timeout``,
     ``thread_depth`` (replies levels read, default 100), ``max_length``,
     ``web_url`` (for links to posts, default https://bsky.app) and ``langs``.
@@ -121,8 +122,12 @@ class BlueskyAdapter(Adapter):
 
     # -- session ------------------------------------------------------------------
     def _new_client(self) -> Client:
-        # The SDK's Request hands its keyword arguments to httpx.Client: that is the timeout.
-        client = Client(base_url=self.base_url, request=Request(timeout=self.timeout))
+        # The SDK's Request hands its keyword arguments to httpx.Client: the timeout, and
+        # a hook that counts answers and reads their rate-limit headers.
+        hooks = {"response": [self._on_response]}
+        client = Client(
+            base_url=self.base_url, request=Request(timeout=self.timeout, event_hooks=hooks)
+        )
         client.on_session_change(self._on_session_change)
         return client
 
@@ -154,7 +159,8 @@ class BlueskyAdapter(Adapter):
 
     def _resume(self, client: Client, stored: str) -> None:
         try:
-            client.login(session_string=stored)
+            # The session names the account: no getProfile, so a quiet sync is one request.
+            client.login(session_string=stored, fetch_bsky_profile=False)
         except (BadRequestError, UnauthorizedError) as exc:
             if _xrpc_error(exc) not in SESSION_ERRORS:
                 raise
@@ -290,6 +296,10 @@ class BlueskyAdapter(Adapter):
     def find_published(self, post: OutgoingPost) -> RemoteRef | None:
         """The record under this post's deterministic key, if it was written."""
         return self._existing(record_key(post.created_at, post.idempotency_key), post)
+
+    def like(self, ref: RemoteRef) -> str:
+        """A like record under a key derived from ``ref``, so a retry never likes twice."""
+        return bluesky_likes.like(self, ref)
 
     def _existing(self, rkey: str, post: OutgoingPost) -> RemoteRef | None:
         """Our record at ``rkey`` (a retry), None if there is none, Duplicate if it is not ours.

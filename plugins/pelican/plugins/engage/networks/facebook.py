@@ -44,7 +44,6 @@ from ..errors import (
 from ..http_client import HttpSession, Limits, int_option, json_or_none, retry_after, text_to_html
 from .base import (
     URL_RE,
-    Adapter,
     AdapterContext,
     Author,
     Counts,
@@ -54,6 +53,7 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .facebook_notices import FacebookFeed
 
 DEFAULT_MAX_LENGTH = 63206
 DEFAULT_RETRY_AFTER = 60.0
@@ -79,7 +79,7 @@ MAX_GRAPH_MESSAGE = 220  # of Facebook's error text, so the code and fbtrace_id 
 MODERATOR = "from a user who has the MODERATE task on the Page"
 
 
-class FacebookAdapter(Adapter):
+class FacebookAdapter(FacebookFeed):
     """A Facebook Page: posts on its feed, comments and replies under them."""
 
     name = "facebook"
@@ -133,6 +133,14 @@ class FacebookAdapter(Adapter):
                     return self._post_ref(found)
         return None
 
+    def like(self, ref: RemoteRef) -> str:
+        """Like the comment ``ref`` as the Page; the Graph API keeps one like per Page."""
+        response = self._http().request("POST", f"{self._path(ref.id)}/likes")
+        body = self._http().decode(response)
+        if not (isinstance(body, dict) and body.get("success")):
+            raise Transient(self.name, "the Graph API did not confirm the like")
+        return ""
+
     def _comment_on(self, object_id: str, text: str) -> RemoteRef:
         response = self._http().request(
             "POST", f"{self._path(object_id)}/comments", data={"message": text}
@@ -169,6 +177,18 @@ class FacebookAdapter(Adapter):
         )
         ref = RemoteRef(self.name, post.id, node.get("permalink_url") or post.url, post.extra)
         return ThreadSnapshot(post=ref, counts=counts, comments=comments, complete=complete)
+
+    def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """The comments alone: the figures came with the posts listing (facebook_notices)."""
+        raw, complete = self._comment_stream(post.id)
+        comments = list(self._visible(raw, post.id))
+        return ThreadSnapshot(
+            post=post,
+            counts=Counts(replies=len(comments)),
+            comments=comments,
+            complete=complete,
+            keep_counts=True,
+        )
 
     def _comment_stream(self, post_id: str) -> tuple[list[dict[str, Any]], bool]:
         """All comments and replies in chronological order; False when the page bound stopped us."""
@@ -241,6 +261,11 @@ class FacebookAdapter(Adapter):
                 classify=self._classify,
                 secrets=[token],
             )
+            hooks = self._session.client.event_hooks  # count answers, read the usage headers
+            self._session.client.event_hooks = {
+                **hooks,
+                "response": [*hooks.get("response", []), self._on_response],
+            }
         return self._session
 
     def _get(self, path: str, **params: str) -> dict[str, Any]:

@@ -25,12 +25,13 @@ the caller to store. Nearer times are published at once by the server.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -58,6 +59,8 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .mastodon_notices import read_notifications
+from .notices import Changes, load_cursor
 from .text import grapheme_count, url_spans
 
 log = logging.getLogger(__name__)
@@ -91,9 +94,11 @@ class MastodonAdapter(Adapter):
         self._max_override = self._optional_int("max_length")
         self._url_override = self._optional_int("characters_reserved_per_url")
         self._limits: tuple[int, int] | None = None  # (max_characters, characters per URL)
+        self.notification_pages = max(1, int(self.options.get("notification_pages", 10)))
         self._api: Mastodon | None = None
         self._secret = ""
         self._me: Any = None
+        self._me_id: str | None = None  # the account's id, known from the notification cursor
         self._last_429: Mapping[str, str] | None = None
 
     # -- options ------------------------------------------------------------------
@@ -189,7 +194,8 @@ class MastodonAdapter(Adapter):
         return (int(api.ratelimit_remaining), reset) if reset > 0 else None
 
     def _watch_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """Keep a 429's headers: Mastodon.py raises without them."""
+        """Count the answer; keep a 429's headers: Mastodon.py raises without them."""
+        self._answered()
         if response.status_code == 429:
             self._last_429 = dict(response.headers)
 
@@ -297,6 +303,11 @@ class MastodonAdapter(Adapter):
             text = self._with_mention(to, text)
         return self.publish(OutgoingPost(text=text, idempotency_key=idempotency_key, reply_to=to))
 
+    def like(self, ref: RemoteRef) -> str:
+        """Favourite ``ref``: Mastodon keeps one favourite per account, so a repeat is harmless."""
+        self._call("favourite the comment", self._client().status_favourite, ref.id)
+        return ""
+
     def _with_mention(self, to: RemoteRef, text: str) -> str:
         acct = to.extra.get("acct")
         if not acct:
@@ -359,8 +370,7 @@ class MastodonAdapter(Adapter):
         api = self._client()
         status = self._call("fetch the post", api.status, target.id)
         context, settled = self._context(target.id)
-        me = str(self._account()["id"])
-        comments = self._comments(target.id, context.get("descendants") or [], me)
+        comments = self._comments(target.id, context.get("descendants") or [], self._my_id())
         counts = Counts(
             likes=int(status.get("favourites_count") or 0),
             reposts=int(status.get("reblogs_count") or 0),
@@ -370,6 +380,34 @@ class MastodonAdapter(Adapter):
         if not target.url:
             target = self._ref(status, **dict(target.extra))
         return ThreadSnapshot(post=target, counts=counts, comments=comments, complete=settled)
+
+    def _my_id(self) -> str:
+        return self._me_id or str(self._account()["id"])
+
+    # -- notifications (mastodon_notices) --------------------------------------------
+    def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
+        """Mentions, favourites, reblogs and edits since the cursor (:mod:`.mastodon_notices`)."""
+        if not self.notifications:
+            return None
+        state = load_cursor(cursor)
+        me = str(state.get("me") or self._account()["id"])
+        self._me_id = me
+        read = functools.partial(self._call, "read the notifications", self._client().notifications)
+        return read_notifications(read, state, me, self.notification_pages)
+
+    def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """The replies alone (one context call): the figures came with the notifications."""
+        if post.extra.get("scheduled") == "1" or not post.url:
+            return self.fetch_thread(post, cursor)
+        context, settled = self._context(post.id)
+        comments = self._comments(post.id, context.get("descendants") or [], self._my_id())
+        return ThreadSnapshot(
+            post=post,
+            counts=Counts(replies=len(comments)),
+            comments=comments,
+            complete=settled,
+            keep_counts=True,
+        )
 
     def _context(self, status_id: str) -> tuple[Any, bool]:
         """The context, refetched while the server says it is still fetching replies."""

@@ -31,7 +31,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
-from .base import Item, Request, Response, StandIn, route
+from .base import Item, Request, Response, route
+from .facebook_usage import FacebookUsage
 
 VERSION = r"(?:/v\d+\.\d+)?"
 OBJECT = r"/(?P<obj>[0-9A-Za-z_]+)"
@@ -45,7 +46,7 @@ NOT_FOUND = (
 )
 
 
-class FacebookStandIn(StandIn):
+class FacebookStandIn(FacebookUsage):
     """The Graph API of one Page (account "author") commented on by bob, carol, dave and eve."""
 
     network = "facebook"
@@ -209,6 +210,15 @@ class FacebookStandIn(StandIn):
         fields = request.arg("fields") or form.get("fields")
         return Response(200, select(self._comment(item), fields) if fields else {"id": item.id})
 
+    @route("POST", VERSION + OBJECT + r"/likes", auth="required")
+    def like_object(self, request: Request) -> Response:
+        """The Page likes a post or comment; a Page likes a thing once, however often asked."""
+        item = self.live(request.params["obj"])
+        if item is None:
+            return self._not_found("post", request.params["obj"])
+        item.liked_by.add("author")
+        return Response(200, {"success": True})
+
     @route("GET", VERSION + OBJECT + r"/comments", auth="required")
     def list_comments(self, request: Request) -> Response:
         obj = self.live(request.params["obj"])
@@ -230,11 +240,16 @@ class FacebookStandIn(StandIn):
     def page_posts(self, request: Request) -> Response:
         if request.params["obj"] != self.page.id:
             return self._not_found("get", request.params["obj"])
-        posts = [p for p in self.posts_by("author") if p.parent_id is None]
+        posts = [p for p in reversed(self.posts_by("author")) if p.parent_id is None]
         fields = request.arg("fields") or POST_DEFAULT_FIELDS
-        return self._page_of(
-            request, [select(self._post(p, fields), fields) for p in reversed(posts)]
-        )
+        # Render only the page asked for: a Page may have thousands of posts (benchmarks).
+        limit = max(1, min(int(request.arg("limit") or 25), 100))
+        start = _decode_cursor(request.arg("after")) + 1 if request.arg("after") else 0
+        rows = [
+            select(self._post(p, fields), fields) if start <= i < start + limit else {}
+            for i, p in enumerate(posts)
+        ]
+        return self._page_of(request, rows)
 
     @route("GET", VERSION + OBJECT, auth="required")
     def node(self, request: Request) -> Response:

@@ -10,8 +10,9 @@ No credential is ever stored here.
 
 This package is the only code that speaks SQL: the rest of the plugin calls
 the repositories a :class:`Store` carries (``store.ledger``, ``store.comments``,
-``store.sync_states``, ``store.answers``, ``store.source_texts``,
-``store.meter``) and gets plain dicts, tuples or model objects back.
+``store.sync_states``, ``store.answers``, ``store.acknowledgements``,
+``store.source_texts``, ``store.meter``) and gets plain dicts, tuples or model
+objects back. Comments also get short refs (``41``) there, kept by a trigger.
 
 * ``connection``: opening, identity and version checks, the lock, transactions
 * ``migrations``: the versioned schema

@@ -6,6 +6,7 @@ threads per transaction) and run in one of their own otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -38,14 +39,19 @@ ID, NETWORK, KIND, NAME, HANDLE, AUTHOR_URL, AVATAR, HTML, URL = range(9)
 CREATED, EDITED, OWN, LIKES, REPOSTS, PARENT, ARTICLE = range(9, 16)
 
 # Someone else's visible reply; the answered test is a direct child by the author.
+# Marked done (`engage done`): it needs no answer. Liked ones still wait.
 _WAITING = """
-SELECT c.* FROM comment c
+SELECT c.*, r.ref AS ref FROM comment c LEFT JOIN comment_ref r ON r.comment_id = c.id
 WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'
   AND NOT EXISTS (
       SELECT 1 FROM comment a
       WHERE a.parent_id = c.id AND a.is_own = 1 AND a.removed = 0)
+  AND NOT EXISTS (
+      SELECT 1 FROM acknowledgement k WHERE k.comment_id = c.id AND k.kind = 'done')
 ORDER BY c.created_at, c.id
 """
+# A short ref as people type it: 41 or #41.
+_REF_RE = re.compile(r"#?([0-9]{1,18})")
 
 
 class Comments(Repository):
@@ -173,13 +179,63 @@ class Comments(Repository):
         return [dict(r) for r in self._conn.execute(_WAITING)]
 
     def with_first_answer(self) -> list[Row]:
-        """Visible replies by others, each with ``answered_at``: the author's first answer."""
+        """Visible replies by others, each with ``answered_at`` (the author's first answer),
+        ``liked`` (a like was sent) and ``done`` (marked as needing no answer)."""
         rows = self._conn.execute(
             "SELECT c.*, (SELECT min(a.created_at) FROM comment a WHERE a.parent_id = c.id"
-            " AND a.is_own = 1 AND a.removed = 0) AS answered_at FROM comment c"
+            " AND a.is_own = 1 AND a.removed = 0) AS answered_at,"
+            " EXISTS (SELECT 1 FROM acknowledgement k WHERE k.comment_id = c.id"
+            " AND k.kind = 'like' AND k.state = 'posted') AS liked,"
+            " EXISTS (SELECT 1 FROM acknowledgement k WHERE k.comment_id = c.id"
+            " AND k.kind = 'done') AS done FROM comment c"
             " WHERE c.is_own = 0 AND c.removed = 0 AND c.moderated = 0 AND c.kind = 'reply'"
         )
         return [dict(r) for r in rows]
+
+    # -- short refs (`engage reply 41`) and the answer desk -----------------------------------
+    def resolve(self, name: str) -> str | None:
+        """The full id of the comment ``name`` (a short ref, ``41`` or ``#41``, or a full id)."""
+        name = name.strip()
+        match = _REF_RE.fullmatch(name)
+        if match:
+            row = self._conn.execute(
+                "SELECT c.id FROM comment_ref r JOIN comment c ON c.id = r.comment_id"
+                " WHERE r.ref = ?",
+                (int(match.group(1)),),
+            ).fetchone()
+            return str(row[0]) if row is not None else None
+        row = self._conn.execute("SELECT id FROM comment WHERE id = ?", (name,)).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def with_ref(self, cid: str) -> Row | None:
+        """The stored comment ``cid`` and its short ``ref``."""
+        row = self._conn.execute(
+            "SELECT c.*, r.ref AS ref FROM comment c"
+            " LEFT JOIN comment_ref r ON r.comment_id = c.id WHERE c.id = ?",
+            (cid,),
+        ).fetchone()
+        return dict(row) if row is not None else None
+
+    def thread(self, article: str, network: str) -> list[Row]:
+        """The visible comments of one conversation with their refs, in time order."""
+        rows = self._conn.execute(
+            "SELECT c.*, r.ref AS ref FROM comment c"
+            " LEFT JOIN comment_ref r ON r.comment_id = c.id"
+            " WHERE c.article = ? AND c.network = ? AND c.removed = 0 AND c.moderated = 0"
+            " ORDER BY c.created_at, c.id",
+            (article, network),
+        )
+        return [dict(r) for r in rows]
+
+    def last_ref(self) -> int:
+        """The highest ref handed out so far (0 before the first comment)."""
+        row = self._conn.execute("SELECT max(ref) FROM comment_ref").fetchone()
+        return int(row[0] or 0)
+
+    def change_counter(self) -> int:
+        """Grows whenever a comment arrives, changes what it shows, or is acknowledged."""
+        row = self._conn.execute("SELECT value FROM change_counter").fetchone()
+        return int(row[0]) if row is not None else 0
 
     # -- moderation -----------------------------------------------------------------------
     def moderation(self) -> list[tuple[str, str]]:
