@@ -256,15 +256,30 @@ def test_moderation_matches_domains_with_subdomains_only() -> None:
 
 
 def test_answers_from_the_blog_itself_are_the_authors(store: Store) -> None:
+    """A webmention whose source page is on the blog's host is the author's; an author
+    page (h-card url) on that host is only a claim, on any network (issue 11)."""
+    source = "https://blog.example.net/reply.html"
     mention = RemoteComment(
-        ref=RemoteRef("webmention", "42", "https://blog.example.net/reply.html"),
+        ref=RemoteRef("webmention", "42", source, {"source": source}),
         parent_id=POST,
         author=Author("Ada", "blog.example.net", "https://blog.example.net/"),
         html="<p>Thanks!</p>",
         created_at=T0,
     )
-    merge(store, snapshot(mention), site_url="https://blog.example.net")
-    assert rows(store)["mastodon:42"]["is_own"] == 1
+    claim = RemoteComment(
+        ref=RemoteRef("mastodon", "43", "https://social.example/@mallory/43"),
+        parent_id=POST,
+        author=Author("Ada (really)", "mallory", "https://blog.example.net/"),
+        html="<p>I am the author</p>",
+        created_at=T0,
+    )
+    threads = Threads(store, site_url="https://blog.example.net")
+    now = T0 + timedelta(hours=1)
+    web = ThreadKey(ARTICLE, "webmention", POST)
+    threads.merge(web, snapshot(mention), full=True, now=now)
+    threads.merge(KEY, snapshot(claim), full=True, now=now)
+    assert rows(store)["webmention:42"]["is_own"] == 1
+    assert rows(store)["mastodon:43"]["is_own"] == 0
 
 
 def test_counts_come_from_the_network_and_replies_from_what_shows(store: Store) -> None:
@@ -522,7 +537,9 @@ def test_a_long_rate_limit_stops_only_that_network(store: Store) -> None:
 def test_a_nearly_spent_rate_window_ends_the_run_before_any_429(store: Store) -> None:
     """Adapters that report their last answer's rate-limit headers are paced by them."""
     adapter = Scripted("mastodon")
-    left = iter([50, 12, 9, 300])  # requests left after each read; the window resets in 240 s
+    # Requests left before the first read (the notification step may have spent some),
+    # then after each read; the window resets in 240 s.
+    left = iter([300, 50, 12, 9, 300])
     adapter.rate_budget = lambda: (next(left), 240.0)  # type: ignore[attr-defined]
     report = Syncer(Threads(store), {"mastodon": adapter}, workers=1).run(jobs_for("mastodon", 6))
     net = report.networks["mastodon"]
@@ -532,7 +549,7 @@ def test_a_nearly_spent_rate_window_ends_the_run_before_any_429(store: Store) ->
 
 def test_a_nearly_spent_short_window_is_waited_out(store: Store) -> None:
     adapter = Scripted("mastodon")
-    left = iter([3, 200, 200])
+    left = iter([200, 3, 200, 200])  # before the first read, then after each
     adapter.rate_budget = lambda: (next(left), 0.3)  # type: ignore[attr-defined]
     report = Syncer(Threads(store), {"mastodon": adapter}, workers=1).run(jobs_for("mastodon", 3))
     assert report.ok and report.networks["mastodon"].fetched == 3

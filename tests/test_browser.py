@@ -11,16 +11,19 @@ resolution and every proxy disabled: nothing leaves the machine.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
+import jinja2
 import pytest
 from bs4 import BeautifulSoup
 from sitebuilder import TAKE, write_post, write_settings
 
-from pelican.plugins.engage import site
+from pelican.plugins.engage import plugin, site
 from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
 from pelican.plugins.engage.networks.base import (
     Author,
@@ -29,7 +32,9 @@ from pelican.plugins.engage.networks.base import (
     RemoteRef,
     ThreadSnapshot,
 )
+from pelican.plugins.engage.settings import EngageSettings
 from pelican.plugins.engage.store import Store
+from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -77,6 +82,17 @@ PAYLOADS = [
 ]
 INERT_TEXT = "I typed <script>alert(1)</script> here on purpose"
 HOSTILE_NAME = f'<img src=x onerror="{mark(20)}">Mallory'
+# Syndication links as a hostile server may answer them (a webmention endpoint's Location),
+# and a commenter's own URLs: each would run script if printed as it came.
+HOSTILE_LINKS = {
+    "mastodon": f"javascript:{mark(30)}//",
+    "bluesky": f'https://e.example/s"><script>{mark(31)}</script>',
+    "x": f"https://e.example/s'><img src=x onerror={mark(32)}>",
+    "facebook": f"data:text/html,<script>parent.{mark(33)}</script>",
+}
+HOSTILE_AUTHOR_URL = f"javascript:{mark(34)}"
+HOSTILE_AVATAR = f'https://e.example/a.png" onerror="{mark(35)}'
+HOSTILE_PERMALINK = f'https://e.example/p"><script>{mark(36)}</script>'
 
 PROBE = """<script>
 (function () {
@@ -88,6 +104,13 @@ PROBE = """<script>
   var header = document.querySelector('.site-header');
   root.setAttribute('data-header', header && header.offsetHeight > 0 ? 'shown' : 'hidden');
   root.setAttribute('data-overflow', String(root.scrollWidth > innerWidth));
+  // A reader clicking every link that is neither http(s), mailto nor relative.
+  document.querySelectorAll('a[href]').forEach(function (a) {
+    var href = a.getAttribute('href');
+    if (/^[a-z][a-z0-9+.-]*:/i.test(href) && !/^(https?|mailto):/i.test(href)) {
+      try { a.click(); } catch (e) {}
+    }
+  });
 })();
 </script>"""
 
@@ -158,6 +181,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ENGAGE_SHOW_GATE=False,
         SITENAME="Ada Quill's notebook",
         AUTHOR="Ada Quill",
+        ENGAGE_AVATARS="hotlink",  # avatars that cannot load: an injected onerror would run
     )
     take = f"## My take\n\n{TAKE}"
     write_post(root / "content", "hostile", take, Title="Hostile comments", Slug="hostile")
@@ -177,17 +201,63 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evil_link = comment("links", "root", "Lin Ko", "<p>links</p>", 52)
     evil_link.ref = RemoteRef("mastodon", "links", "javascript:alert(1)")
     hostile.append(evil_link)
+    urls = comment("urls", "root", "Ursula Vance", "<p>my own links</p>", 53)
+    urls.ref = RemoteRef("mastodon", "urls", HOSTILE_PERMALINK)
+    urls.author = Author("Ursula Vance", "@ursula", HOSTILE_AUTHOR_URL, HOSTILE_AVATAR)
+    hostile.append(urls)
     store_thread(db, "content/hostile.md", "mastodon", hostile)
+    store_syndications(db, "content/hostile.md", HOSTILE_LINKS)
     store_thread(db, "content/conversation.md", "mastodon", FRIENDLY_MASTODON, likes=12, reposts=3)
     store_thread(db, "content/conversation.md", "bluesky", FRIENDLY_BLUESKY, likes=7)
     site.build_site(site.load_settings(conf))
-    for name in ("hostile.html", "conversation.html"):
+    write_snippet_page(conf, "content/hostile.md", root / "output" / "snippet.html")
+    for name in ("hostile.html", "conversation.html", "snippet.html"):
         page = root / "output" / name
         page.write_text(
             page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
             encoding="utf-8",
         )
     return root
+
+
+def store_syndications(db: Path, article: str, links: dict[str, str]) -> None:
+    """The ledger as adapters answered: each network's copy of the post at ``links``."""
+    now = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+    with Store.open(db) as store:
+        ledger = Ledger(store)
+        for network, url in links.items():
+            entry = ledger.add(Entry(article, network, 0, "t", "", now, f"k-{network}", now))
+            ledger.mark_posted(entry, RemoteRef(network, f"id-{network}", url))
+
+
+README_SNIPPET = re.compile(r"Ready to paste into an `article.html`.*?```jinja\n(.*?)```", re.S)
+
+
+def write_snippet_page(conf: Path, article: str, page: Path) -> None:
+    """The README's template snippet, pasted into a theme that does not autoescape."""
+    snippet = README_SNIPPET.search((REPO / "README.md").read_text(encoding="utf-8"))
+    assert snippet, "the README's snippet"
+    state = plugin.read_state(EngageSettings.from_pelican(site.load_settings(conf)))
+    conversation = state.conversations[article]
+    engage = SimpleNamespace(
+        show_gate=True,
+        eligible=False,
+        reasons=[SimpleNamespace(message=f"<img src=x onerror={mark(37)}>")],
+        syndications=state.syndications.get(article, []),
+        comments=conversation.comments,
+        counts=conversation.counts,
+    )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(plugin.TEMPLATES)), autoescape=False
+    )
+    body = env.from_string(snippet.group(1)).render(
+        article=SimpleNamespace(engage=engage, url="hostile.html", slug="hostile"), SITEURL=""
+    )
+    page.write_text(
+        "<!doctype html><html><head><title>snippet</title></head><body>"
+        f'<header class="site-header">header</header>{body}</body></html>',
+        encoding="utf-8",
+    )
 
 
 def _escape(text: str) -> str:
@@ -225,8 +295,10 @@ def test_hostile_comments_run_no_script_and_show_as_text(built: Path, tmp_path: 
     assert root.get("data-header") == "shown"  # no comment restyles the page
     conversation = dom.select_one(".engage-conversation")
     assert conversation is not None
-    forbidden = "script, style, iframe, object, embed, svg, math, img, form, input, base, meta"
+    forbidden = "script, style, iframe, object, embed, svg, math, form, input, base, meta"
     assert conversation.select(forbidden) == []
+    # Images are the avatars the page itself shows (ENGAGE_AVATARS = "hotlink"), never a body's.
+    assert all("engage-avatar" in img.get("class", []) for img in conversation.select("img"))
     assert conversation.select("[style], [onerror], [onload], [onfocus], [ontoggle]") == []
     for link in conversation.select("a[href]"):
         assert link["href"].startswith(("https://", "http://", "mailto:")), link
@@ -239,9 +311,36 @@ def test_hostile_comments_run_no_script_and_show_as_text(built: Path, tmp_path: 
     assert dom.title is not None and dom.title.text.startswith("Hostile comments")
 
 
+def test_hostile_urls_run_no_script_in_the_theme_or_the_readme_snippet(
+    built: Path, tmp_path: Path
+) -> None:
+    """Syndication links, author pages, avatars and permalinks from hostile servers: on the
+    theme's page and in the README's snippet in a theme that does not autoescape, nothing
+    runs when the page loads, when an avatar fails, or when a reader clicks every link."""
+    for name in ("hostile.html", "snippet.html"):
+        url = (built / "output" / name).as_uri()
+        dom = BeautifulSoup(chromium(url, tmp_path, "--dump-dom"), "html.parser")
+        root = dom.html
+        assert root is not None and root.get("data-probe") == "ran", name
+        pwned = sorted(a for a in root.attrs if a.startswith("data-pwned"))
+        assert pwned == [], f"{name}: payloads ran: {pwned}"
+        for link in dom.select("a[href]"):
+            href = link["href"]
+            assert not re.match(r"[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith(
+                ("https://", "http://", "mailto:")
+            ), (name, link)
+        assert dom.select("script:not(:last-of-type)") == [] or name == "hostile.html"
+        assert dom.select("img[onerror], [onerror]") == [], name
+    snippet = BeautifulSoup((built / "output" / "snippet.html").read_text("utf-8"), "html.parser")
+    syndication = [a["href"] for a in snippet.select("a.u-syndication")]
+    assert syndication and all(h.startswith("https://e.example/s%") for h in syndication)
+    assert snippet.select("script") == [snippet.select("script")[-1]]  # the probe alone
+
+
 def test_the_same_payloads_do_run_without_the_sanitizer(built: Path, tmp_path: Path) -> None:
     """The control: written raw into a page, the payloads leave their marks."""
     raw = "".join(f"<div>{p}</div>" for p in PAYLOADS)
+    raw += "".join(f'<a class="u-syndication" href="{u}">copy</a>' for u in HOSTILE_LINKS.values())
     page = tmp_path / "raw.html"
     page.write_text(
         f"<!doctype html><html><head><title>raw</title></head><body>"
@@ -254,6 +353,7 @@ def test_the_same_payloads_do_run_without_the_sanitizer(built: Path, tmp_path: P
     assert root is not None
     fired = {a for a in root.attrs if a.startswith("data-pwned")}
     assert {"data-pwned-0", "data-pwned-1", "data-pwned-2", "data-pwned-3"} <= fired
+    assert {"data-pwned-30", "data-pwned-31"} <= fired  # the probe clicked the script link
     assert root.get("data-top") == "conversation"  # the overlay covers the page
     assert root.get("data-header") == "hidden"
 

@@ -141,7 +141,8 @@ def server() -> Iterator[FeedSite]:
 def blog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A tiny site with no posts, as the working folder."""
     site = tmp_path / "blog"
-    write_settings(site, TIMEZONE="Europe/Berlin")
+    # The feed stand-in plays a stranger's site on 127.0.0.1: allowed as on a LAN deployment.
+    write_settings(site, TIMEZONE="Europe/Berlin", ENGAGE_ALLOW_PRIVATE_ADDRESSES=True)
     monkeypatch.chdir(site)
     return site
 

@@ -56,7 +56,9 @@ def standin(server: FeedStandIn) -> FeedStandIn:
 
 @pytest.fixture
 def adapter() -> Iterator[FeedAdapter]:
-    built = build_adapter("feed", {"timeout": 0.5}, AdapterContext(env={}))
+    # The stand-in plays the stranger's server on 127.0.0.1: allowed as on a LAN deployment.
+    options = {"timeout": 0.5, "allow_private_addresses": True}
+    built = build_adapter("feed", options, AdapterContext(env={}))
     assert isinstance(built, FeedAdapter)
     yield built
     built.close()
@@ -143,7 +145,7 @@ def test_redirected_feed_is_followed(standin: FeedStandIn, adapter: FeedAdapter)
 
 def test_relative_feed_urls_need_a_base_url(standin: FeedStandIn) -> None:
     standin.add_comment("post", "bob", "hello")
-    options = {**standin.network_options(), "timeout": 0.5}
+    options = {**standin.network_options(), "timeout": 0.5, "allow_private_addresses": True}
     with FeedAdapter(options, AdapterContext(env={})) as adapter:
         snapshot = adapter.fetch_thread(ref("/rss/post"))
     assert [c.author.name for c in snapshot.comments] == ["Bob Marsh"]

@@ -58,7 +58,13 @@ def standin(server: WebmentionStandIn) -> WebmentionStandIn:
 def make_adapter(
     standin: WebmentionStandIn, env: dict[str, str] | None = None, **options: object
 ) -> WebmentionAdapter:
-    merged = {**standin.network_options(), "timeout": 0.5, **options}
+    # The stand-in's pages play strangers' sites on 127.0.0.1: allowed as on a LAN deployment.
+    merged = {
+        **standin.network_options(),
+        "timeout": 0.5,
+        "allow_private_addresses": True,
+        **options,
+    }
     adapter = build_adapter(
         "webmention", merged, AdapterContext(env=standin.environment() if env is None else env)
     )
@@ -395,7 +401,7 @@ def test_send_errors(standin: WebmentionStandIn, adapter: WebmentionAdapter) -> 
 
 
 def test_private_addresses_can_be_refused(standin: WebmentionStandIn) -> None:
-    adapter = make_adapter(standin, allow_private=False)
+    adapter = make_adapter(standin, allow_private_addresses=False)
     with adapter, pytest.raises(Unsupported, match="private address"):
         adapter.send(SOURCE, standin.site_url("link"))
     assert standin.requests == []

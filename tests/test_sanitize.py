@@ -7,6 +7,10 @@ from bs4 import BeautifulSoup
 
 from pelican.plugins.engage.backfeed.sanitize import (
     ALLOWED_TAGS,
+    MAX_BODY_CHARS,
+    MAX_NESTING,
+    cap_nesting,
+    clean_comment,
     clean_html,
     excerpt,
     one_line,
@@ -124,3 +128,55 @@ def test_web_url_only_passes_absolute_http_urls(url: str | None, kept: bool) -> 
 def test_one_line_strips_control_characters() -> None:
     assert one_line("Bob\u0000\n\tMarsh\x1b[31m") == "Bob Marsh [31m"
     assert len(one_line("x" * 1000)) == 200
+
+
+# -- the one URL policy and bounded bodies (issue 11) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ('https://e.example/s"><script>alert(1)</script>', "https://e.example/s%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
+        ("https://e.example/it's a `test`", "https://e.example/it%27s%20a%20%60test%60"),
+        ("https://blog.example.net@evil.example/", ""),  # who is the host, again?
+        ("https://evil.example\\@blog.example.net/", ""),
+        ("https://e.example:99999/", ""),
+        ("https://e.example/\x9b31m", ""),
+        ("https://e.example/" + "a" * 3000, ""),
+    ],
+)  # fmt: skip
+def test_web_url_is_inert_even_unescaped(url: str, expected: str) -> None:
+    assert web_url(url) == expected
+
+
+def _depth(fragment: str) -> int:
+    soup = BeautifulSoup(fragment, "html.parser")
+    return max((len(t.find_parents()) for t in soup.find_all(True)), default=0)
+
+
+@pytest.mark.parametrize(
+    "unit", ["<blockquote>", "<div>", "<ul><li>", "<p><b>", "<a>", "<i><b></i></b>", "<table>"]
+)
+def test_a_huge_hostile_body_is_capped_flattened_and_linked(unit: str) -> None:
+    body = unit * (1_000_000 // len(unit)) + "the end"
+    cleaned = clean_comment(body, "https://social.example/@eve/1", "Mastodon")
+    assert len(cleaned) < 2 * MAX_BODY_CHARS
+    assert _depth(cleaned) <= MAX_NESTING + 1  # BeautifulSoup counts its own root
+    tail = BeautifulSoup(cleaned, "html.parser").find_all("a")[-1]
+    assert tail["href"] == "https://social.example/@eve/1"
+    assert tail.get_text() == "Read the rest on Mastodon"
+
+
+def test_a_body_within_the_cap_is_kept_whole_and_without_control_characters() -> None:
+    body = "<p>fine\x1b[2J\x07 and \x9b31m done</p>"
+    assert clean_comment(body, "https://e.example/1", "Mastodon") == "<p>fine[2J and 31m done</p>"
+    assert "Read the rest" not in clean_comment("<p>" + "x" * 1000 + "</p>", "", "")
+
+
+def test_nesting_is_capped_but_the_words_stay() -> None:
+    deep = "<blockquote>" * 40 + "<em>deep words</em>" + "</blockquote>" * 40
+    flat = cap_nesting(clean_html(deep))
+    assert _depth(flat) <= MAX_NESTING and "deep words" in flat
+    assert BeautifulSoup(flat, "html.parser").get_text() == "deep words"
+    shallow = '<p><em>a</em> <a href="https://e.example/" title="x>y">b</a></p>'
+    assert cap_nesting(clean_html(shallow)) == clean_html(shallow)

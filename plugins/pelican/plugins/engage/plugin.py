@@ -126,10 +126,10 @@ def read_state(settings: EngageSettings) -> SiteState:
             for r in store.posts.all()
         ]
         for entry in Ledger(store).syndications():
-            if entry.remote_url:
-                state.syndications.setdefault(entry.article, []).append(
-                    Syndication(entry.network, network_label(entry.network), entry.remote_url)
-                )
+            # Syndication keeps http(s) URLs only (model.web_url): others stay off the page.
+            link = Syndication(entry.network, network_label(entry.network), entry.remote_url or "")
+            if link.url:
+                state.syndications.setdefault(entry.article, []).append(link)
         return state
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .gate.rules import DEFAULT_HEADINGS, GateSettings
@@ -19,6 +20,20 @@ AVATAR_MODES = ("initials", "cache", "hotlink")
 # Set by the `engage` command to the folder of the settings file it was given,
 # so relative paths resolve beside pelicanconf.py as documented.
 BASE_DIR_KEY = "ENGAGE_BASE_DIR"
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """`engage watch` and its notifications to the author."""
+
+    # Apprise URLs (mailto://, ntfy://, ...); ${NAME} is taken from the environment, so a
+    # password or token need not be written in the settings file.
+    notify: tuple[str, ...] = ()
+    interval: float = 120.0  # seconds between cycles
+    debounce: float = 30.0  # seconds to the next cycle after one that brought changes
+    # Rebuild at the latest this long after the first change (default: one interval), so
+    # a reply is on the page within two cycles even while a burst goes on.
+    max_delay: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,16 @@ class EngageSettings:
     answer_within: timedelta | None = None
     # Where network sessions (secrets) are kept: never the database or the site folder.
     state_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "pelican-engage")
+    # Strangers' URLs may reach private addresses (a LAN deployment): off by default.
+    allow_private_addresses: bool = False
+    watch: WatchSettings = field(default_factory=WatchSettings)
+
+    @property
+    def trusted_hosts(self) -> frozenset[str]:
+        """Hosts strangers' URLs may reach even when private: those of the configured
+        base URLs (the user chose them), or every host with ENGAGE_ALLOW_PRIVATE_ADDRESSES."""
+        hosts = {h for o in self.networks.values() if (h := _host(o.get("base_url")))}
+        return frozenset(hosts | ({"*"} if self.allow_private_addresses else set()))
 
     @classmethod
     def from_pelican(cls, settings: Mapping[str, Any]) -> EngageSettings:
@@ -85,11 +110,12 @@ class EngageSettings:
         answer_within = settings.get("ENGAGE_ANSWER_WITHIN")
         state_dir = settings.get("ENGAGE_STATE_DIR")
         output = Path(str(settings.get("OUTPUT_PATH") or "output"))
+        allow_private = bool(settings.get("ENGAGE_ALLOW_PRIVATE_ADDRESSES", False))
         return cls(
             base_dir=base_dir,
             db_path=db if db.is_absolute() else base_dir / db,
             gate=gate,
-            networks={k: dict(v) for k, v in networks.items()},
+            networks=_with_address_policy(networks, allow_private),
             strict=bool(settings.get("ENGAGE_STRICT", False)),
             deploy=str(deploy) if deploy else None,
             show_gate=bool(settings.get("ENGAGE_SHOW_GATE", False)),
@@ -109,7 +135,70 @@ class EngageSettings:
             state_dir=Path(str(state_dir)).expanduser()
             if state_dir
             else Path.home() / ".cache" / "pelican-engage",
+            allow_private_addresses=allow_private,
+            watch=_watch_settings(settings),
         )
+
+
+def _watch_settings(settings: Mapping[str, Any]) -> WatchSettings:
+    notify = settings.get("ENGAGE_NOTIFY") or ()
+    if isinstance(notify, str):
+        notify = (notify,)
+    if not all(isinstance(u, str) and "://" in u for u in notify):
+        raise ConfigError("ENGAGE_NOTIFY must be a list of Apprise URLs such as ntfy://topic")
+    interval = seconds(settings, "ENGAGE_WATCH_INTERVAL", 120.0, low=1.0)
+    return WatchSettings(
+        notify=tuple(notify),
+        interval=interval,
+        debounce=seconds(settings, "ENGAGE_WATCH_DEBOUNCE", 30.0, low=0.0),
+        max_delay=seconds(settings, "ENGAGE_WATCH_MAX_DELAY", interval, low=0.0),
+    )
+
+
+def seconds(settings: Mapping[str, Any], key: str, default: float, *, low: float) -> float:
+    """A number of seconds, or a duration such as "90s", "2m", "1h"."""
+    value = settings.get(key, default)
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, timedelta):
+            number = value.total_seconds()
+        elif str(value).strip().lower().endswith("s") and str(value).strip()[:-1].isdigit():
+            number = float(str(value).strip()[:-1])
+        else:
+            number = parse_duration(str(value)).total_seconds()
+    except ValueError:
+        raise ConfigError(
+            f'{key} must be seconds or a duration such as "2m", not {value!r}'
+        ) from None
+    if number < low:
+        raise ConfigError(f"{key} must be at least {low:g} seconds, not {value!r}")
+    return number
+
+
+def _host(url: object) -> str:
+    try:
+        return (urlsplit(str(url or "")).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _with_address_policy(
+    networks: Mapping[str, Mapping[str, Any]], allow_private: bool
+) -> dict[str, dict[str, Any]]:
+    """Each network's options, with the private-address policy its adapter applies to
+    strangers' URLs (webmention endpoints, comment feeds): ``allow_private_addresses``
+    (ENGAGE_ALLOW_PRIVATE_ADDRESSES unless the network sets its own) and
+    ``trusted_hosts`` (the hosts of every configured base_url)."""
+    trusted = sorted({h for o in networks.values() if (h := _host(o.get("base_url")))})
+    return {
+        name: {
+            "allow_private_addresses": allow_private,
+            "trusted_hosts": trusted,
+            **dict(options),
+        }
+        for name, options in networks.items()
+    }
 
 
 def _base_dir(settings: Mapping[str, Any]) -> Path:

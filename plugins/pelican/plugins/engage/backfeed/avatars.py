@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..http_client import Fault, HttpSession, Limits, where
+from ..http_client import ALLOW_PRIVATE_OPTION, ANY_HOST, Fault, HttpSession, Limits, where
 from ..store import Store
 from .conversation import avatar_files, avatar_stem
 
@@ -118,10 +118,13 @@ def _fetch_avatar(http: HttpSession, url: str, folder: Path) -> bool:
 
 
 def trusted_hosts(networks: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    """The hosts of the configured networks' base URLs (a sandbox on 127.0.0.1, say)."""
+    """The hosts of the configured networks' base URLs (a sandbox on 127.0.0.1, say), and
+    every host ("*") when ENGAGE_ALLOW_PRIVATE_ADDRESSES allows private addresses."""
     hosts = set()
     for options in networks.values():
         host = urlsplit(str(options.get("base_url") or "")).hostname
         if host:
             hosts.add(host.lower())
+        if options.get(ALLOW_PRIVATE_OPTION):
+            hosts.add(ANY_HOST)
     return hosts

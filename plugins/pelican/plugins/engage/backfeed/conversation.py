@@ -13,6 +13,14 @@ thread's markup in Python (about a quarter of what the same markup costs as
 a Jinja loop). The partial ``engage/comments.html`` prints that; a theme
 that wants other markup can walk ``article.engage.comments`` itself.
 
+Strangers choose how deep and how many: the thread is written without
+recursion, levels past MAX_DEPTH are shown flattened (each reply still
+there, saying whom it answers, like Mastodon's "continue this thread"), and
+past MAX_SHOWN comments the page says how many more there are and links to
+where they can be read (MAX_MARKUP bounds the page's size the same way).
+A row the page cannot show (a date no calendar holds, say) is logged and
+left out, never fatal to the build.
+
 Avatars follow ``ENGAGE_AVATARS``: ``initials`` shows none (no request ever
 leaves a reader's browser for a commenter's server), ``hotlink`` uses the
 network's URL, ``cache`` uses the copy `engage sync` downloaded into the
@@ -24,11 +32,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import shutil
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +45,7 @@ from markupsafe import Markup, escape
 
 from ..errors import StoreError
 from ..gate.metadata import site_zone
-from ..model import NetworkCounts
+from ..model import NetworkCounts, web_url
 from ..networks import network_label
 from ..store import Store
 from ..store.comments import (
@@ -58,6 +67,7 @@ from ..store.comments import (
     URL,
 )
 from .moderation import Moderation
+from .thread_markup import more_item, render_thread
 
 if TYPE_CHECKING:
     from ..settings import EngageSettings
@@ -66,16 +76,41 @@ AVATAR_FOLDER = "engage-avatars"  # beside the database, and in the built site
 # Networks where a reader can answer in place; elsewhere the link only shows the original.
 REPLYABLE = frozenset({"mastodon", "bluesky", "x", "facebook"})
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MAX_DEPTH = 6  # nested levels on the page; deeper replies are listed flat at the last one
+MAX_SHOWN = 1000  # comments on one page; the rest are counted and linked
+MAX_MARKUP = 4_000_000  # characters of comments on one page (bodies are 64 KB at most each)
+
+log = logging.getLogger(__name__)
 
 
 class Thread(list["CommentNode"]):
     """The comments at one level of a conversation, in time order; renders itself."""
 
-    def render(self, article_url: str, siteurl: str = "") -> Markup:
-        """The thread as nested ``<li>`` items (microformats2 h-cite), for an ``<ol>``."""
+    def render(
+        self, article_url: str, siteurl: str = "", syndications: Iterable[Any] = ()
+    ) -> Markup:
+        """The thread as nested ``<li>`` items (microformats2 h-cite), for an ``<ol>``.
+
+        At most MAX_SHOWN comments; then one item says how many more there are,
+        linking to the ``syndications`` (objects with ``url`` and ``label``).
+        """
         out: list[str] = []
-        _render(self, str(escape(article_url)), siteurl, out)
+        in_reply_to = str(escape(article_url))
+        shown = render_thread(self, in_reply_to, siteurl, out, MAX_SHOWN, MAX_DEPTH, MAX_MARKUP)
+        more = self.total() - shown
+        if more > 0:
+            out.append(more_item(more, syndications))
         return Markup("".join(out))
+
+    def total(self) -> int:
+        """Comments in the thread, replies at every depth included."""
+        found = 0
+        stack: list[CommentNode] = list(self)
+        while stack:
+            node = stack.pop()
+            found += 1
+            stack.extend(node.children)
+        return found
 
 
 @dataclass(slots=True)
@@ -113,6 +148,8 @@ class CommentNode:
     edited_iso: str = ""
     parent_url: str = ""  # the original of the comment this one answers ("" at the top)
     children: Thread = field(default_factory=Thread)
+    parent_anchor: str = ""  # the answered comment on the page ("" at the top)
+    parent_name: str = ""  # its author
 
 
 @dataclass
@@ -140,9 +177,20 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def _http(url: str | None) -> str:
-    """Links were checked in full (sanitize.web_url) when stored; this prefix check is the
-    second line of defence, cheap enough for tens of thousands of comments per build."""
-    return url if url and url.startswith(("https://", "http://")) else ""
+    """Links were checked (model.web_url) when stored; checked again here, so a row
+    written by an older version or another tool cannot bring a script link."""
+    return web_url(url) if url else ""
+
+
+def _local(value: str, zone: tzinfo) -> datetime:
+    """A stored UTC time in the site's zone; as stored where the zone would leave the
+    calendar (year 1 west of UTC, year 9999 east of it). ValueError if unreadable."""
+    moment = datetime.fromisoformat(value)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(zone)
+    except (OverflowError, ValueError):
+        return moment
 
 
 # -- avatars ----------------------------------------------------------------------------
@@ -242,8 +290,8 @@ class _Nodes:
             self.labels[network] = (label, link_text(network, label))
         label, action = self.labels[network]
         author = self.author(row)
-        published = datetime.fromisoformat(row[CREATED]).astimezone(self.zone)
-        edited = datetime.fromisoformat(row[EDITED]).astimezone(self.zone) if row[EDITED] else None
+        published = _local(row[CREATED], self.zone)
+        edited = _local(row[EDITED], self.zone) if row[EDITED] else None
         likes, reposts = row[LIKES], row[REPOSTS]
         reactions = ""
         if likes or reposts:
@@ -316,13 +364,18 @@ def _load(store: Store, settings: EngageSettings | None) -> dict[str, Conversati
     for row in store.comments.shown():
         if hides is not None and _blocked(row, hides):
             continue
-        node = build.node(row)
+        try:
+            node = build.node(row)
+        except (ValueError, TypeError, OverflowError) as exc:
+            log.warning("engage: comment %r cannot be shown (%s); left out", row[ID], exc)
+            continue
         nodes[node.id] = node
         placed.append((node, row[PARENT], row[ARTICLE]))
     for node, parent_id, article in placed:  # in time order, so every level is too
         parent = nodes.get(parent_id) if parent_id else None
         if parent is not None:
             node.parent_url = parent.url
+            node.parent_anchor, node.parent_name = parent.anchor, parent.author.name
             parent.children.append(node)
         elif parent_id is None:  # a reply to a hidden comment is hidden with it
             conversations.setdefault(article, Conversation()).comments.append(node)
@@ -365,93 +418,3 @@ def _add_counts(
         conversation = conversations.setdefault(article, Conversation())
         label = network_label(network)
         conversation.counts[network] = NetworkCounts(label, likes, reposts, replies)
-
-
-# -- markup ------------------------------------------------------------------------------
-
-_LINK_REL = 'rel="nofollow ugc noopener"'
-
-
-def _render(nodes: Iterable[CommentNode], in_reply_to: str, siteurl: str, out: list[str]) -> None:
-    """Append the markup of ``nodes`` and their replies to ``out``.
-
-    Every text and attribute value goes through ``escape``; bodies are Markup
-    already. Replies nest inside their parent's h-cite (and list), so a
-    microformats parser sees the same thread a screen reader announces.
-    """
-    for c in nodes:
-        a = c.author
-        name = escape(a.name)
-        url = escape(c.url)
-        out.append(
-            f'<li class="engage-thread-item"><article class="h-cite u-comment engage-comment'
-            f'{" is-author" if c.is_author else ""}" id="{c.anchor}"'
-            f' aria-label="{escape(c.label)}"><div class="engage-comment-box">'
-            f'<header class="engage-comment-header">{_author(a, name, siteurl)}'
-            f"{_BADGE if c.is_author else ''} {_where(c, url)}</header>"
-            f'<data class="u-in-reply-to" value="{escape(c.parent_url) or in_reply_to}"></data>'
-            f'<div class="e-content engage-comment-body">{c.html}</div>'
-            f"{_actions(c, url, name)}</div>"
-        )
-        if c.children:
-            out.append(f'<ol class="engage-thread engage-replies" aria-label="Replies to {name}">')
-            _render(c.children, in_reply_to, siteurl, out)
-            out.append("</ol>")
-        out.append("</article></li>")
-
-
-_BADGE = ' <span class="engage-badge">Author</span>'
-
-
-def _author(a: CommentAuthor, name: str, siteurl: str) -> str:
-    """The p-author h-card: avatar (or initials), name, and their page when there is one."""
-    if a.avatar:
-        src = escape(f"{siteurl}/{a.avatar}" if a.avatar_local else a.avatar)
-        picture = (
-            f'<img class="u-photo engage-avatar" src="{src}" alt="" width="40" height="40"'
-            ' loading="lazy" decoding="async" referrerpolicy="no-referrer">'
-        )
-    else:
-        picture = (
-            '<span class="engage-avatar engage-avatar-initials" aria-hidden="true">'
-            f"{escape(a.initials)}</span>"
-        )
-    card = f'{picture} <span class="p-name">{name}</span>'
-    if not a.url:
-        return f'<span class="p-author h-card engage-comment-author">{card}</span>'
-    page = escape(a.url)
-    return (
-        f'<a class="p-author h-card engage-comment-author" href="{page}" {_LINK_REL}>{card}'
-        f'<data class="u-url" value="{page}"></data></a>'
-    )
-
-
-def _where(c: CommentNode, url: str) -> str:
-    """ "on Mastodon, 3 Nov 2026, 09:00" with the permalink, and "edited" when it was."""
-    when = (
-        f'<time class="dt-published" datetime="{escape(c.published_iso)}">{c.published_text}</time>'
-    )
-    if url:
-        when = f'<a class="u-url" href="{url}" {_LINK_REL}>{when}</a>'
-    if c.edited_iso:
-        when += (
-            f', <time class="dt-updated engage-edited" datetime="{escape(c.edited_iso)}">'
-            "edited</time>"
-        )
-    mentioned = "mentioned this " if c.kind == "mention" else ""
-    label = escape(c.network_label)
-    return f'<span class="engage-comment-where">{mentioned}on {label}, {when}</span>'
-
-
-def _actions(c: CommentNode, url: str, name: str) -> str:
-    """The link to answer where the comment was written, and its own likes and reposts."""
-    if not url and not c.reactions:
-        return ""
-    link = (
-        f'<a href="{url}" {_LINK_REL}>{escape(c.link_text)}'
-        f'<span class="visually-hidden"> ({name})</span></a>'
-        if url
-        else ""
-    )
-    count = f'<span class="engage-comment-count">{c.reactions}</span>' if c.reactions else ""
-    return f'<p class="engage-comment-actions">{link}{count}</p>'

@@ -418,7 +418,7 @@ class Threads:
         old = self.store.comments.counts(key.article, key.network)
         if keep:  # a light read: the like and repost figures were not asked for
             counts = Counts(old[0], old[1]) if old is not None else Counts()
-        new = (max(counts.likes, 0), max(counts.reposts, 0), replies)
+        new = (_count(counts.likes), _count(counts.reposts), replies)  # a stranger's figures
         if old is not None and tuple(old) == new:
             return 0
         self.store.comments.save_counts(key.article, key.network, *new)

@@ -1,7 +1,18 @@
-"""The `engage` command line (click). Every command takes -s/--settings."""
+"""The `engage` command line (click). Every command takes -s/--settings.
+
+Terminal safety: most of what the commands print was written by strangers
+(names, comments, feed titles, a server's error text, a feed's declared
+encoding). It reaches Rich only as :class:`~rich.text.Text` (never parsed
+as markup, so ``[/x]`` cannot crash a command and ``[link=…]`` cannot make a
+hyperlink) and without control characters (C0 but tab and newline, DEL,
+C1, so no escape sequence clears the screen or retitles the window):
+:func:`text` and :func:`say` here, and :func:`echo_json` for ``--json``.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,6 +20,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
 
 from .. import site
 from ..gate.sources import SourceFetcher, SourceRequest
@@ -16,6 +28,34 @@ from ..plugin import BuildRecord
 from ..store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What a terminal obeys rather than shows: C0 controls but tab and newline, DEL, C1 controls.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_UNSAFE_RE = re.compile(r"[\x7f-\x9f]")  # json.dumps escapes C0 itself, not these
+
+
+def clean(value: object) -> str:
+    """``value`` as a string a terminal can only show: control characters removed."""
+    return CONTROL_RE.sub("", value if isinstance(value, str) else str(value))
+
+
+def text(value: object = "", style: str = "") -> Text:
+    """Strangers' text for Rich: plain (never markup), without control characters."""
+    return Text(clean(value), style=style)
+
+
+def say(console: Console, *parts: object, style: str = "", **options: Any) -> None:
+    """Print ``parts`` (ours and strangers' alike) as one plain line: no markup anywhere."""
+    line = Text(style=style)
+    for part in parts:
+        line.append(part if isinstance(part, Text) else text(part))
+    console.print(line, **options)
+
+
+def echo_json(data: Any) -> None:
+    """``--json`` output: strangers' text escaped, C1 controls included."""
+    dumped = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(_JSON_UNSAFE_RE.sub(lambda c: f"\\u{ord(c.group()):04x}", dumped))
 
 
 class UserError(click.ClickException):
@@ -62,7 +102,11 @@ def fetch_missing_sources(
             wanted[url] = SourceRequest(url, post.meta.source_feed)
     if not wanted:
         return 0
-    fetcher = SourceFetcher(record.settings.base_dir, timeout=record.settings.source_timeout)
+    fetcher = SourceFetcher(
+        record.settings.base_dir,
+        timeout=record.settings.source_timeout,
+        trusted_hosts=record.settings.trusted_hosts,
+    )
     try:
         with Progress(
             TextColumn("Fetching source texts"),
@@ -80,8 +124,10 @@ def fetch_missing_sources(
             fetched.source, feed_url=wanted[fetched.source.url].feed_url, via=fetched.via
         )
         if not fetched.source.ok:
-            console.print(
-                f"[yellow]Could not read the source {fetched.source.url}: {fetched.source.error}[/]"
+            say(
+                console,
+                f"Could not read the source {fetched.source.url}: {fetched.source.error}",
+                style="yellow",
             )
     return len(results)
 

@@ -12,15 +12,13 @@ from zoneinfo import ZoneInfo
 import click
 from pelican.utils import slugify
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from .. import site
 from ..answering import drafts
 from ..gate.metadata import site_zone
 from ..settings import EngageSettings
-from .common import consoles, settings_option
+from .common import consoles, say, settings_option, text
 
 
 @click.command()
@@ -64,9 +62,14 @@ def draft(settings_file: Path, feed_url: str, pick: int | None, list_only: bool)
     out, err = consoles()
     settings = site.load_settings(settings_file)
     engage = EngageSettings.from_pelican(settings)
-    feed = drafts.read_feed(feed_url, engage.base_dir, timeout=engage.source_timeout)
-    for note in feed.notes:
-        err.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
+    feed = drafts.read_feed(
+        feed_url,
+        engage.base_dir,
+        timeout=engage.source_timeout,
+        trusted_hosts=engage.trusted_hosts,
+    )
+    for note in feed.notes:  # they quote the feed's titles and links: plain text
+        say(err, note, style="yellow", soft_wrap=True)
     zone = site_zone(engage.timezone)
     if list_only or pick is None:
         _print_entries(out, feed, zone)
@@ -87,24 +90,35 @@ def draft(settings_file: Path, feed_url: str, pick: int | None, list_only: bool)
     path = drafts.write(post, Path(settings["PATH"]))
     shown = _shown(path)
     where = f"under “## {engage.gate.headings[0]}”" if engage.gate.headings else "in the section"
-    out.print(f"Wrote {escape(shown)}, a draft about {escape(entry.label)}.", soft_wrap=True)
-    out.print(
-        f"Next: write your take {escape(where)} (at least {engage.gate.min_words} words of your "
+    say(out, f"Wrote {shown}, a draft about {entry.label}.", soft_wrap=True)
+    say(
+        out,
+        f"Next: write your take {where} (at least {engage.gate.min_words} words of your "
         f"own), delete the Status: draft line, then run `engage check` to see the gate's verdict.",
         soft_wrap=True,
     )
 
 
 def _print_entries(console: Console, feed: drafts.Feed, zone: ZoneInfo) -> None:
-    table = Table(title=Text(feed.title or feed.url), title_justify="left")
+    table = Table(title=text(feed.title or feed.url), title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("Date", no_wrap=True)
     table.add_column("Title", overflow="fold", ratio=3)
     table.add_column("Author", overflow="fold", ratio=1)
     for entry in feed.entries:
-        when = entry.published.astimezone(zone).strftime("%Y-%m-%d") if entry.published else ""
-        table.add_row(str(entry.number), when, Text(entry.label), Text(entry.author or ""))
+        when = _day(entry.published, zone)
+        table.add_row(str(entry.number), when, text(entry.label), text(entry.author or ""))
     console.print(table)
+
+
+def _day(moment: datetime | None, zone: ZoneInfo) -> str:
+    """The entry's day in the site's zone; a feed's date at the calendar's edge as it is."""
+    if moment is None:
+        return ""
+    try:
+        return moment.astimezone(zone).strftime("%Y-%m-%d")
+    except (OverflowError, ValueError):
+        return moment.strftime("%Y-%m-%d")
 
 
 def _slugify(settings: dict[str, Any]) -> Callable[[str], str]:

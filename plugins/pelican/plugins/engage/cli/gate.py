@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 from rich.text import Text
 
 from . import report
-from .common import consoles, json_option, judged_site, settings_option
+from .common import consoles, echo_json, json_option, judged_site, settings_option, text
 
 
 @click.command()
@@ -42,10 +41,10 @@ def check(settings_file: Path, as_json: bool, refresh_sources: bool, show_all: b
         result["orphaned"] = [
             {"key": k.key, "source_path": k.source_path, "url": k.url} for k in orphaned
         ]
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        echo_json(result)
     else:
         for warning in record.identities.warnings():
-            err.print(Text(f"Warning: {warning}.", style="yellow"), soft_wrap=True)
+            err.print(text(f"Warning: {warning}.", style="yellow"), soft_wrap=True)
         if orphaned:
             err.print(
                 Text(

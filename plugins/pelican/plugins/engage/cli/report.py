@@ -1,4 +1,9 @@
-"""Render gate verdicts for people (a rich table) and for tools (DESIGN.md's JSON)."""
+"""Render gate verdicts for people (a rich table) and for tools (DESIGN.md's JSON).
+
+Titles, reasons and notes can quote strangers (a source page's error, a
+network's answer, a feed's declared encoding): every cell is plain text
+(:func:`.common.text`), never Rich markup.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..gate.record import PostRecord
+from .common import clean, say, text
 
 
 def summary(posts: Sequence[PostRecord]) -> dict[str, int]:
@@ -74,10 +80,10 @@ def _gate_table(posts: Sequence[PostRecord], title: str = "Commentary gate") -> 
             verdict = Text("held back", style="bold red")
             why = "\n".join(f"{r.code}: {r.message}" for r in post.verdict.reasons)
         table.add_row(
-            Text(f"{post.title}\n", style="bold") + Text(post.source_path, style="dim"),
+            text(f"{post.title}\n", style="bold") + text(post.source_path, style="dim"),
             verdict,
             str(post.verdict.commentary_words),
-            why,
+            text(why),
         )
     return table
 
@@ -100,7 +106,7 @@ def _print_archive_summary(
     codes = Counter(r.code for post in held for r in post.verdict.reasons)
     for code, count in codes.most_common():
         newest = next(p for p in held if code in p.verdict.codes)
-        reasons.add_row(code, str(count), newest.title)
+        reasons.add_row(code, str(count), text(newest.title))
     console.print(reasons)
     passing = _newest_first([p for p in posts if p.candidate and p.verdict.eligible])
     shown = passing[:NEWEST_SHOWN] + held[:NEWEST_SHOWN]
@@ -138,7 +144,7 @@ def print_gate_report(
             more = len(problems) - NEWEST_SHOWN
             problems = [*problems[:NEWEST_SHOWN], f"… and {more} more malformed metadata values."]
     for problem in problems:
-        console.print(f"[bold red]{problem}[/]", soft_wrap=True)
+        say(console, problem, style="bold red", soft_wrap=True)
     counts = summary(posts)
     held = counts["candidates"] - counts["eligible"]
     console.print(
@@ -222,14 +228,14 @@ def print_plan(console: Console, rows: Sequence[dict[str, Any]], *, title: str =
         length = f"{row['length']}/{row['limit']}" if row["limit"] else ""
         state = Text(row["state"], style=STATE_STYLE.get(row["state"], ""))
         if row["note"]:
-            state.append(f"\n{row['note']}", style="dim")
+            state.append(clean(f"\n{row['note']}"), style="dim")
         table.add_row(
-            row["title"],
+            text(row["title"]),
             f"{row['network']}\n{row['kind']}",
             row["due_at"][:16].replace("T", " "),
             state,
             length,
-            row["text"],
+            text(row["text"]),
         )
     if rows:
         console.print(table)

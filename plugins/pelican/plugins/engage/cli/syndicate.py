@@ -26,7 +26,7 @@ from ..syndication import planner
 from ..syndication.ledger import Ledger
 from ..syndication.runner import RunSummary, Syndicator
 from . import report
-from .common import consoles, fetch_missing_sources, json_option, settings_option
+from .common import consoles, fetch_missing_sources, json_option, say, settings_option, text
 
 WORK_REMAINS = 3  # exit code: something due could not be posted this time
 
@@ -59,11 +59,14 @@ def _plan(
 
 def _print_problems(console: Console, plan: planner.Plan) -> None:
     for error in plan.errors:
-        console.print(f"[bold red]{error}[/] Nothing of this post is posted.", soft_wrap=True)
+        said = text(error, style="bold red")
+        say(console, said, " Nothing of this post is posted.", soft_wrap=True)
     for article, names in plan.skipped_networks.items():
-        console.print(
-            f"[yellow]{article}: Syndicate names {', '.join(names)}, which ENGAGE_NETWORKS "
-            "does not configure; skipped.[/]",
+        say(
+            console,
+            f"{article}: Syndicate names {', '.join(names)}, which ENGAGE_NETWORKS "
+            "does not configure; skipped.",
+            style="yellow",
             soft_wrap=True,
         )
 
@@ -137,7 +140,7 @@ def _print_summary(console: Console, summary: RunSummary) -> None:
             str(result.scheduled),
             str(result.recovered),
             str(result.waiting),
-            result.error or "",
+            text(result.error or ""),  # a network's (or a stranger's endpoint's) words
         )
     console.print(table)
     if summary.remaining:
@@ -244,11 +247,13 @@ def _answer_first(out: Console, store: Store, engage: EngageSettings, now: datet
     if not late:
         return False
     oldest = late[0]
-    out.print(
-        f"[yellow]{len(late)} comments have waited longer than ENGAGE_ANSWER_WITHIN "
+    say(
+        out,
+        f"{len(late)} comments have waited longer than ENGAGE_ANSWER_WITHIN "
         f"({dashboard.duration(engage.answer_within.total_seconds())}); the oldest, from "
         f"{oldest.author} on {network_label(oldest.network)}, for "
-        f"{dashboard.duration(oldest.age_seconds)}. Answer first: `engage inbox`.[/]",
+        f"{dashboard.duration(oldest.age_seconds)}. Answer first: `engage inbox`.",
+        style="yellow",
         soft_wrap=True,
     )
     return engage.strict

@@ -7,11 +7,18 @@ sends us to the page). Otherwise the page is fetched through the one HTTP
 path (``http_client``) and its main text extracted; of a page longer than
 ``MAX_BYTES`` only the start is read. ``file:`` URLs (relative to the site folder)
 let an author keep a saved copy of a source that is paywalled or gone.
+
+The page and the feed are on someone else's server: they are read under the
+one HTTP path's bounds (a total deadline, a size cap counted after decoding,
+a decompression-ratio cap, at most MAX_REDIRECTS redirects), and a private
+address is refused, on every hop and on the address connected, unless its
+host is trusted (a configured base_url's, or any with
+ENGAGE_ALLOW_PRIVATE_ADDRESSES).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +34,7 @@ from ..model import SourceText, now_iso
 
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
 MAX_BYTES = 5_000_000
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,17 @@ class SourceFetcher:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        allow_private: bool = False,
+        trusted_hosts: Collection[str] = (),
     ):
         self.base_dir = base_dir
+        trusted = {*trusted_hosts, *(["*"] if allow_private else [])}
         self.http = HttpSession(
-            "source", limits=Limits(timeout=timeout, max_bytes=MAX_BYTES), transport=transport
+            "source",
+            limits=Limits(timeout=timeout, max_bytes=MAX_BYTES, max_redirects=MAX_REDIRECTS),
+            refuse_private=True,
+            trusted_hosts=trusted,
+            transport=transport,
         )
 
     def close(self) -> None:

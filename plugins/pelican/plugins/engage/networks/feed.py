@@ -17,6 +17,12 @@ feed URLs; absolute ones are read as they are. A ``file:`` feed (a saved
 mailing-list archive, say) is read from disk, relative to the site folder the
 command passes in ``AdapterContext.site_dir`` (like a ``file:`` Source_Feed),
 with the same size cap as a download.
+
+A comment feed lives on a stranger's server: private addresses are refused
+(unless ``allow_private_addresses`` or the host is in ``trusted_hosts``, both
+filled in from the settings), at most ``max_redirects`` (default 5) are
+followed, and an entry that cannot be read (a date in year 0, say) is
+logged and skipped, never the whole read.
 """
 
 from __future__ import annotations
@@ -33,9 +39,18 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
+import httpx
 
 from ..errors import ConfigError, NotFound, Transient, Unsupported
-from ..http_client import HttpSession, Limits, int_option, text_to_html, where
+from ..http_client import (
+    Fault,
+    HttpSession,
+    Limits,
+    int_option,
+    stranger_policy,
+    text_to_html,
+    where,
+)
 from .base import (
     Adapter,
     AdapterContext,
@@ -46,6 +61,7 @@ from .base import (
     RemoteRef,
     ThreadSnapshot,
 )
+from .notices import dump_cursor, load_cursor
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +88,7 @@ class FeedAdapter(Adapter):
         if self.base_url == _NO_BASE:
             self.base_url = ""
         self._max_length = int_option(self.name, self.options, "max_length", NO_LIMIT)
-        self.max_redirects = int_option(self.name, self.options, "max_redirects", 10)
+        self.max_redirects = int_option(self.name, self.options, "max_redirects", 5)
         self._session: HttpSession | None = None
 
     # -- text -----------------------------------------------------------------
@@ -93,15 +109,25 @@ class FeedAdapter(Adapter):
 
     # -- reading --------------------------------------------------------------
     def fetch_thread(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
-        """Every entry of the feed at ``post.url`` as a comment on ``post``; always a full read."""
+        """Every entry of the feed at ``post.url`` as a comment on ``post``; always a full read.
+
+        ``cursor`` holds the validators of the last read (ETag, Last-Modified): the
+        GET is conditional, and a 304 comes back as an ``unchanged`` snapshot.
+        """
         url = post.url or post.id
+        validators = load_cursor(cursor)
         if url.startswith("file:"):
             body, headers = self._read_file(url)
+            validators = {}
         else:
             url = self.feed_url(url)
-            response = self._http().request(
-                "GET", url, follow_redirects=True, headers={"Accept": ACCEPT_FEEDS}
-            )
+            response = self._conditional_get(url, validators)
+            if response is None:
+                return ThreadSnapshot(post, Counts(), [], unchanged=True, cursor=cursor)
+            validators = {
+                "etag": response.headers.get("etag"),
+                "modified": response.headers.get("last-modified"),
+            }
             body = response.content
             headers = {
                 "content-type": response.headers.get("content-type", "application/xml"),
@@ -123,11 +149,38 @@ class FeedAdapter(Adapter):
         comments: list[RemoteComment] = []
         seen: set[str] = set()
         for entry in entries:
-            comment = self._comment(entry, post.id, fallback)
+            try:
+                comment = self._comment(entry, post.id, fallback)
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                # A stranger's malformed entry costs that entry, never the read.
+                log.warning("feed: skipped an entry of %s that cannot be read: %r", where(url), exc)
+                continue
             if comment.ref.id not in seen:
                 seen.add(comment.ref.id)
                 comments.append(comment)
-        return ThreadSnapshot(post=post, counts=Counts(replies=len(comments)), comments=comments)
+        return ThreadSnapshot(
+            post=post,
+            counts=Counts(replies=len(comments)),
+            comments=comments,
+            cursor=dump_cursor(**validators) if any(validators.values()) else None,
+        )
+
+    def _conditional_get(self, url: str, validators: Mapping[str, Any]) -> httpx.Response | None:
+        """The feed, or None when the server answers 304 Not Modified."""
+        headers = {"Accept": ACCEPT_FEEDS}
+        if validators.get("etag"):
+            headers["If-None-Match"] = str(validators["etag"])
+        if validators.get("modified"):
+            headers["If-Modified-Since"] = str(validators["modified"])
+        http = self._http()
+        answer = http.fetch("GET", url, follow_redirects=True, headers=headers)
+        if isinstance(answer, Fault):
+            raise answer.error(self.name)
+        if answer.status_code == 304:
+            return None
+        if not answer.is_success:
+            raise http.error_for(answer)
+        return answer
 
     def feed_url(self, url: str) -> str:
         if url.startswith(("http://", "https://")):
@@ -184,7 +237,13 @@ class FeedAdapter(Adapter):
     def _http(self) -> HttpSession:
         if self._session is None:
             limits = Limits(timeout=self.timeout, max_redirects=self.max_redirects)
-            self._session = HttpSession(self.name, limits=limits)
+            # A comment feed is on a stranger's server: no private address unless configured.
+            self._session = HttpSession(self.name, limits=limits, **stranger_policy(self.options))
+            hooks = self._session.client.event_hooks  # count the answers
+            self._session.client.event_hooks = {
+                **hooks,
+                "response": [*hooks.get("response", []), lambda _: self._answered()],
+            }
         return self._session
 
     def close(self) -> None:
@@ -227,7 +286,11 @@ def _author(entry: Any) -> Author:
 
 
 def _struct_time(value: time.struct_time | None) -> datetime | None:
-    """feedparser's UTC struct_time as an aware datetime."""
+    """feedparser's UTC struct_time as an aware datetime; None for a date no calendar
+    holds (year 0, say), which a stranger's feed may well carry."""
     if not value:
         return None
-    return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None

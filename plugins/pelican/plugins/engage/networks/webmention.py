@@ -27,10 +27,20 @@ Sending follows the Webmention recommendation: the endpoint comes from the
 first ``Link`` header with ``rel="webmention"``, then the first ``<link>`` or
 ``<a>`` whose rel contains ``webmention`` in document order, resolved against
 the final URL after redirects (an empty href is the target itself); any 2xx
-answer means accepted, and a 201/202 ``Location`` is the status URL.
-``allow_private`` (default True for now) can refuse loopback and private
-addresses on every hop, which a production sender should do against request
-forgery. All requests go through the one HTTP path (``http_client``).
+answer means accepted, and a 201/202 ``Location`` is the status URL, kept
+only when it is an absolute http(s) URL (``model.web_url``): it ends up as a
+link on the page.
+
+Everything on the sending side is a stranger's: the target page, its
+``Link`` header, the endpoint and its answer. Private addresses are refused
+on every hop and on the address actually connected (``http_client``),
+except the hosts of configured base URLs (option ``trusted_hosts``) or with
+``allow_private_addresses`` (ENGAGE_ALLOW_PRIVATE_ADDRESSES); at most
+``max_redirects`` (default 5) redirects are followed, and only the first
+DISCOVERY_BYTES of a page are read. A mention is the author's own
+(``is_own``) only when its source page is on the host of the option ``me``
+(exact match: ``blog.example.evil`` is not ``blog.example``); what the
+h-card claims never counts. All requests go through the one HTTP path.
 """
 
 from __future__ import annotations
@@ -38,7 +48,8 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -47,7 +58,8 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ..errors import Transient, Unsupported
-from ..http_client import HttpSession, Limits, int_option, text_to_html, where
+from ..http_client import HttpSession, Limits, int_option, stranger_policy, text_to_html, where
+from ..model import web_url
 from .base import (
     Adapter,
     AdapterContext,
@@ -59,10 +71,13 @@ from .base import (
     ThreadSnapshot,
     parse_time,
 )
+from .notices import Changes, Notice, dump_cursor, load_cursor
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+DISCOVERY_BYTES = 1_000_000  # of a target page: the endpoint is in the head, or near it
+JF2_PAGE_BYTES = 5_000_000  # one page of PER_PAGE mentions
 NO_LIMIT = 1_000_000  # nothing is posted to "the web"; plan should never find a text too long
 COMMENT_KINDS = {"in-reply-to": "reply", "mention-of": "mention"}
 RELATIONS = ("in-reply-to", "like-of", "repost-of", "bookmark-of", "mention-of")
@@ -88,10 +103,10 @@ class WebmentionAdapter(Adapter):
         super().__init__(options, ctx)
         self._max_length = int_option(self.name, self.options, "max_length", NO_LIMIT)
         self.max_pages = int_option(self.name, self.options, "max_pages", 50)
-        self.max_redirects = int_option(self.name, self.options, "max_redirects", 10)
-        self.allow_private = bool(self.options.get("allow_private", True))
-        # The author's own site: mentions from there are is_own.
+        self.max_redirects = int_option(self.name, self.options, "max_redirects", 5)
+        # The author's own site: mentions whose source page is on its host are is_own.
         self.me = str(self.options.get("me") or "")
+        self.me_host = _host(self.me)
         self._api: HttpSession | None = None
         self._web: HttpSession | None = None
 
@@ -118,17 +133,25 @@ class WebmentionAdapter(Adapter):
     def send(self, source: str, target: str) -> RemoteRef:
         """Tell ``target``'s webmention endpoint that ``source`` links to it."""
         web = self._web_session()
-        page = web.request("GET", target, follow_redirects=True, headers={"Accept": ACCEPT_HTML})
+        page = web.request(
+            "GET", target, follow_redirects=True, truncate=True, headers={"Accept": ACCEPT_HTML}
+        )
         endpoint = discover_endpoint(page)
         if endpoint is None:
-            raise Unsupported(self.name, f"no webmention endpoint at {target}")
+            raise Unsupported(self.name, f"no webmention endpoint at {where(target)}")
         answer = web.request(
-            "POST", endpoint, data={"source": source, "target": target}, follow_redirects=False
+            "POST",
+            endpoint,
+            data={"source": source, "target": target},
+            follow_redirects=False,
+            truncate=True,  # only the status and the Location matter
         )
         location = answer.headers.get("location")
         status_url = (
-            urljoin(endpoint, location) if location and answer.status_code in (201, 202) else None
-        )
+            web_url(urljoin(endpoint, location))
+            if location and answer.status_code in (201, 202)
+            else None
+        ) or None
         log.info("webmention: %s accepted a webmention for %s", where(endpoint), where(target))
         extra = {
             "source": source,
@@ -178,15 +201,58 @@ class WebmentionAdapter(Adapter):
                 return entries, True
         return entries, False
 
+    # -- notifications ----------------------------------------------------------------
+    def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
+        """The whole site's new mentions in one request: ``domain`` and ``since_id``.
+
+        The domain is the option ``domain``, else the host of the articles
+        watched. Reading a domain needs ``WEBMENTIONIO_TOKEN``; without it there
+        is no feed and every article is read on the schedule. The first call
+        notes the newest ``wm-id``; later ones page forward (oldest first) from
+        the cursor, so a busy spell is read to its end over several runs.
+        """
+        token = self.ctx.env.get("WEBMENTIONIO_TOKEN")
+        domain = str(self.options.get("domain") or "") or _main_host(watched)
+        if not self.notifications or not token or not domain:
+            return None
+        since = _since_id(load_cursor(cursor).get("since"))
+        base = {"domain": domain, "token": token, "per-page": str(PER_PAGE)}
+        if since is None:
+            body = self._api_session().get_json(
+                "/api/mentions.jf2", params={**base, "per-page": "1", "sort-dir": "down"}
+            )
+            newest = [n for n in map(_wm_id, _children(self.name, body)) if n is not None]
+            return Changes(dump_cursor(since=str(max(newest, default=0))), baseline=True)
+        changes = Changes(None)
+        highest = since
+        for page in range(self.max_pages):
+            params = {**base, "since_id": str(since), "sort-dir": "up", "page": str(page)}
+            body = self._api_session().get_json("/api/mentions.jf2", params=params)
+            entries = _children(self.name, body)
+            for entry in entries:
+                target, wm_id = str(entry.get("wm-target") or ""), _wm_id(entry)
+                if wm_id is not None:
+                    highest = max(highest, wm_id)
+                    if target:
+                        changes.notices.append(Notice(_property(entry), target))
+            if len(entries) < PER_PAGE:
+                break
+        changes.cursor = dump_cursor(since=str(highest))
+        return changes
+
+    def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
+        """A full read of the article's mentions: one request, and it settles deletions."""
+        return self.fetch_thread(post, None)
+
     def _counts(self, target: str) -> Counts:
         """Totals from the count API, since an incremental read sees only what is new."""
         body = self._api_session().get_json("/api/count.json", params={"target": target})
         types = body.get("type") if isinstance(body, dict) else None
         types = types if isinstance(types, dict) else {}
         return Counts(
-            likes=int(types.get("like") or 0),
-            reposts=int(types.get("repost") or 0),
-            replies=int(types.get("reply") or 0),
+            likes=_number(types.get("like")),
+            reposts=_number(types.get("repost")),
+            replies=_number(types.get("reply")),
         )
 
     def _comments(self, entries: list[dict[str, Any]], article_id: str) -> Iterator[RemoteComment]:
@@ -205,7 +271,10 @@ class WebmentionAdapter(Adapter):
             # mention's URL (other JF2 producers) can nest a reply under that mention.
             answered = [by_url[u] for u in _as_list(entry.get("in-reply-to")) if u in by_url]
             parent = next((p for p in answered if p != str(wm_id)), article_id)
-            yield self._comment(entry, str(wm_id), parent, kind)
+            try:
+                yield self._comment(entry, str(wm_id), parent, kind)
+            except (ValueError, TypeError, AttributeError) as exc:  # a stranger's malformed entry
+                log.warning("webmention: skipped mention %s that cannot be read: %r", wm_id, exc)
 
     def _comment(self, entry: dict[str, Any], wm_id: str, parent: str, kind: str) -> RemoteComment:
         source = str(entry.get("wm-source") or entry.get("url") or "")
@@ -224,7 +293,8 @@ class WebmentionAdapter(Adapter):
             author=author,
             html=_entry_html(entry, url),
             created_at=_entry_time(entry),
-            is_own=bool(self.me) and (author_url or source).startswith(self.me),
+            # webmention.io fetched the source page itself; an entry's "url" is a claim.
+            is_own=bool(self.me_host) and _host(str(entry.get("wm-source") or "")) == self.me_host,
             kind=kind,
         )
 
@@ -233,21 +303,25 @@ class WebmentionAdapter(Adapter):
         if self._api is None:
             self._api = HttpSession(
                 self.name,
-                limits=Limits(timeout=self.timeout),
+                limits=Limits(timeout=self.timeout, max_bytes=JF2_PAGE_BYTES),
                 base_url=self.base_url,
                 headers={"Accept": "application/json"},
                 secrets=[self.ctx.env.get("WEBMENTIONIO_TOKEN", "")],
             )
+            hooks = self._api.client.event_hooks  # count the answers
+            self._api.client.event_hooks = {
+                **hooks,
+                "response": [*hooks.get("response", []), lambda _: self._answered()],
+            }
         return self._api
 
     def _web_session(self) -> HttpSession:
         """A client without the token, for other people's sites."""
         if self._web is None:
-            self._web = HttpSession(
-                self.name,
-                limits=Limits(timeout=self.timeout, max_redirects=self.max_redirects),
-                refuse_private=not self.allow_private,
+            limits = Limits(
+                timeout=self.timeout, max_redirects=self.max_redirects, max_bytes=DISCOVERY_BYTES
             )
+            self._web = HttpSession(self.name, limits=limits, **stranger_policy(self.options))
         return self._web
 
     def close(self) -> None:
@@ -286,6 +360,36 @@ def parse_link_header(value: str) -> Iterator[tuple[str, list[str]]]:
             if name.lower() == "rel":
                 rels = (quoted or bare.strip()).lower().split()
         yield url.strip(), rels
+
+
+def _children(network: str, body: Any) -> list[dict[str, Any]]:
+    children = body.get("children") if isinstance(body, dict) else None
+    if not isinstance(children, list):
+        raise Transient(network, "webmention.io answered without a list of children")
+    return [e for e in children if isinstance(e, dict)]
+
+
+def _main_host(watched: Sequence[RemoteRef]) -> str:
+    """The host most of the watched article URLs are on."""
+    hosts = Counter(urlsplit(ref.url or ref.id).hostname or "" for ref in watched)
+    hosts.pop("", None)
+    return hosts.most_common(1)[0][0] if hosts else ""
+
+
+def _number(value: Any) -> int:
+    """A count as the API gave it, when it is one: 0 for anything else."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _host(url: str) -> str:
+    """The lower-case host of ``url`` ("" without one)."""
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
 
 
 def _since_id(cursor: str | None) -> int | None:

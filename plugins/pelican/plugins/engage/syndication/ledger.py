@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import now_iso
+from ..model import now_iso, web_url
 from ..networks.base import RemoteRef
 from ..store import Store
 
@@ -167,11 +167,12 @@ class Ledger:
             entry.id,
             state=state,
             remote_id=ref.id,
-            remote_url=ref.url or None,
+            # A link the page will print: an http(s) URL or nothing (model.web_url).
+            remote_url=web_url(ref.url) or None,
             remote_extra=json.dumps(dict(ref.extra)),
             posted_at=None if scheduled else now_iso(),
         )
-        entry.state, entry.remote_id, entry.remote_url = state, ref.id, ref.url or None
+        entry.state, entry.remote_id, entry.remote_url = state, ref.id, web_url(ref.url) or None
         entry.remote_extra = dict(ref.extra)
 
     def mark_failed(

@@ -8,6 +8,31 @@ arrives), the redirects (followed here hop by hop, so every hop passes the same
 checks), the private-address policy, and the mapping of failures onto
 :mod:`errors`. Tests hand it an ``httpx.BaseTransport`` (``httpx.MockTransport``).
 
+Everything a server sends is a stranger's, so every bound holds against the
+worst server, not a slow one:
+
+* **One deadline per request.** Every connect, TLS handshake, write and read
+  (the status line and headers too) is given at most the time left before
+  the request's deadline: a server dripping a byte a second cannot hold a
+  command, only use up its deadline.
+* **Sizes counted after decoding, before buffering.** The body is read raw
+  and decompressed here (gzip, deflate, zstd; at most MAX_ENCODINGS layers)
+  a piece at a time, each piece at most DECODE_STEP bytes, so a 9 KB zstd
+  bomb is refused once ``max_bytes`` or ``max_ratio`` is crossed, never
+  inflated in memory first. A zstd window is capped at MAX_ZSTD_WINDOW.
+* **The address checked is the address connected.** With ``refuse_private``,
+  a host name is resolved once, *every* address it resolves to must be
+  public (not loopback, private, link-local, shared, multicast, reserved,
+  nor the NAT64, 6to4 or IPv4-mapped form of one), and the connection goes
+  to that address; the Host header and the TLS server name stay the
+  original host's. DNS rebinding gets nothing from a second answer, because
+  there is no second question. ``trusted_hosts`` names hosts the user
+  configured (a network's ``base_url``), which may be anywhere; ``"*"``
+  trusts every host (ENGAGE_ALLOW_PRIVATE_ADDRESSES, for a LAN deployment).
+  Environment proxies are not used: through a proxy, the address connected
+  would not be ours to check. Name resolution itself has no timeout of its
+  own (the system resolver's applies).
+
 Tokens often travel in query strings (webmention.io's ``token``, the
 ``access_token`` inside Graph API ``paging.next`` links) and httpx logs every
 request URL at INFO level, so messages name only the scheme, host and path of
@@ -20,21 +45,16 @@ ever sleeps on a rate limit: the caller gets ``retry_after``, read by
 from __future__ import annotations
 
 import html
-import ipaddress
 import json
 import logging
-import math
-import socket
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import httpx
 
-from .errors import (
+from ..errors import (
     AuthFailed,
     ConfigError,
     NetworkError,
@@ -43,13 +63,53 @@ from .errors import (
     Transient,
     Unsupported,
 )
+from .addresses import (
+    ALLOW_PRIVATE_OPTION,
+    ANY_HOST,
+    DEADLINE,
+    PRIVATE_ADDRESS,
+    TRUSTED_HOSTS_OPTION,
+    PinnedTransport,
+    PrivateAddress,
+    is_private_address,
+    is_private_host,
+    is_trusted,
+    literal_address,
+    stranger_policy,
+)
+from .decoding import DECODE_STEP, MAX_ENCODINGS, Raw, decoder
+from .retry import EPOCH_THRESHOLD, retry_after, wait_seconds
+
+__all__ = [
+    "ALLOW_PRIVATE_OPTION",
+    "ANY_HOST",
+    "EPOCH_THRESHOLD",
+    "PRIVATE_ADDRESS",
+    "TIMED_OUT",
+    "TOO_MANY_REDIRECTS",
+    "TRUSTED_HOSTS_OPTION",
+    "USER_AGENT",
+    "Fault",
+    "HttpSession",
+    "Limits",
+    "default_error_text",
+    "int_option",
+    "is_private_address",
+    "is_private_host",
+    "json_or_none",
+    "redact",
+    "retry_after",
+    "stranger_policy",
+    "text_to_html",
+    "wait_seconds",
+    "where",
+]
 
 USER_AGENT = "pelican-engage/0.1 (+https://github.com/pelican-engage)"
 MAX_MESSAGE = 300
 ERROR_BODY_BYTES = 64 * 1024  # enough for any error text; the rest of an error page is dropped
 DEADLINE_FACTOR = 3.0  # default total deadline, in multiples of the per-operation timeout
 RATIO_FLOOR = 1024 * 1024  # bodies smaller than this are never refused for their ratio
-EPOCH_THRESHOLD = 1e9  # a bare number this large is a moment (epoch seconds), not a delay
 DROP_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 KEEP_EXTENSIONS = ("http_version", "reason_phrase")
 # Fault reasons callers phrase in their own words.
@@ -96,76 +156,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
-
-
-# -- Retry-After and rate-limit reset headers ---------------------------------------------
-
-
-def wait_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds until ``value`` says to try again, never negative; None if it is unreadable.
-
-    Every form networks send: delta seconds (``120``), epoch seconds
-    (``1795000000``), an HTTP date (``Tue, 01 Dec 2026 10:00:30 GMT``) and
-    ISO 8601 (``2026-12-01T10:05:00.123Z``). ``now`` is the clock moments are
-    measured from (epoch seconds; default: this machine's).
-    """
-    text = (value or "").strip()
-    if not text:
-        return None
-    clock = time.time() if now is None else now
-    try:
-        number = float(text)
-    except ValueError:
-        moment = _moment(text)
-        return None if moment is None else max(0.0, moment - clock)
-    if not math.isfinite(number):
-        return None
-    return max(0.0, number - clock if number > EPOCH_THRESHOLD else number)
-
-
-def retry_after(
-    headers: Mapping[str, Any], names: Iterable[str] = ("retry-after",)
-) -> float | None:
-    """Seconds to wait from the first header of ``names`` with a readable value.
-
-    Header names are case-insensitive. The server's ``Date`` header is the clock
-    for moments, so a skewed local clock does not matter.
-    """
-    lower = {str(k).lower(): str(v) for k, v in headers.items()}
-    now = _moment(lower.get("date", "")) if lower.get("date") else None
-    for name in names:
-        wait = wait_seconds(lower.get(name.lower()), now)
-        if wait is not None:
-            return wait
-    return None
-
-
-def _moment(text: str) -> float | None:
-    """Epoch seconds of an HTTP date or an ISO 8601 date-time (UTC when no zone is given)."""
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-
-
-# -- private addresses ----------------------------------------------------------------------
-
-
-def is_private_host(host: str) -> bool:
-    """True for loopback, private, link-local and other non-public addresses (names resolved)."""
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False  # unresolvable: the request itself will fail as Transient
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    return any(not a.is_global or a.is_multicast for a in addresses)
 
 
 # -- the one path -----------------------------------------------------------------------------
@@ -272,7 +262,7 @@ class HttpSession:
             timeout=httpx.Timeout(self.limits.timeout),
             headers={"User-Agent": USER_AGENT, **(headers or {})},
             follow_redirects=False,  # followed hop by hop in _send
-            transport=transport,
+            transport=transport or PinnedTransport(refuse_private, self.trusted_hosts),
         )
 
     @property
@@ -322,12 +312,18 @@ class HttpSession:
             return Fault(NetworkError, "invalid URL", "not sent", f"{method} (invalid URL)")
         target = f"{method} {where(request.url)}"
         log.debug("%s: %s", self.network, target)
+        deadline = DEADLINE.set(started + self.limits.total)
         try:
             return self._send(request, target, started, follow_redirects, truncate)
         except _Refused as refused:
             return refused.fault
+        except PrivateAddress as exc:
+            reason = f"{exc.host} is a {PRIVATE_ADDRESS}"
+            return Fault(Unsupported, reason, f"refused: {reason} ({exc.address})", target)
         except httpx.HTTPError as exc:  # a bad redirect Location is one too
-            return self._fault(exc, target)
+            return self._fault(exc, target, started)
+        finally:
+            DEADLINE.reset(deadline)
 
     def _send(
         self, request: httpx.Request, target: str, started: float, follow: bool, truncate: bool
@@ -370,12 +366,20 @@ class HttpSession:
     def _read(
         self, response: httpx.Response, limit: int, truncate: bool, started: float, target: str
     ) -> bytes:
-        """The body, counted as it arrives: the size cap, the ratio cap and the deadline."""
+        """The body, decoded here a piece at a time and counted before it is kept: the
+        size cap, the ratio cap and the deadline."""
         if limit <= 0:
             return b""
+        # The raw stream itself, not iter_raw(): a test's in-memory answer has been decoded
+        # by httpx already, but its stream still holds the bytes as they were sent.
+        raw = Raw(iter(cast(httpx.SyncByteStream, response.stream)))
+        decoded = decoder(response.headers.get("content-encoding", ""), raw)
+        if decoded is None:
+            detail = f"is encoded more than {MAX_ENCODINGS} times over"
+            _refuse(NetworkError, "encoded too many times", detail, target)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        while chunk := decoded.read(min(DECODE_STEP, limit - size + 1)):
             if size + len(chunk) > limit:
                 if truncate:
                     chunks.append(chunk[: limit - size])
@@ -384,8 +388,7 @@ class HttpSession:
                 _refuse(NetworkError, f"larger than {limit} bytes", detail, target)
             size += len(chunk)
             chunks.append(chunk)
-            received = max(1, response.num_bytes_downloaded)
-            if size > RATIO_FLOOR and size > self.limits.max_ratio * received:
+            if size > RATIO_FLOOR and size > self.limits.max_ratio * max(1, raw.received):
                 detail = f"decompresses more than {self.limits.max_ratio:g}-fold"
                 _refuse(NetworkError, "decompresses too far", detail, target)
             self._remaining(started, target)
@@ -398,20 +401,24 @@ class HttpSession:
         return left
 
     def _check_host(self, request: httpx.Request, target: str) -> None:
-        """The private-address policy, before every hop (redirects included).
-
-        A name is resolved here and again when connecting: pinning the checked
-        address (against DNS rebinding) belongs here too.
-        """
+        """The private-address policy for an address written in the URL, before every hop
+        (redirects included). Names are checked where they are resolved, once, by the
+        connection itself (:class:`_Backend`), which connects to the address it checked."""
         host = request.url.host.lower()
-        if self.refuse_private and host not in self.trusted_hosts and is_private_host(host):
-            reason = f"{host} is a private address"
+        if not self.refuse_private or is_trusted(host, self.trusted_hosts):
+            return
+        literal = literal_address(host)
+        if literal is not None and is_private_address(literal):
+            reason = f"{host} is a {PRIVATE_ADDRESS}"
             _refuse(Unsupported, reason, f"refused: {reason}", target)
 
-    def _fault(self, exc: httpx.HTTPError, target: str) -> Fault:
+    def _fault(self, exc: httpx.HTTPError, target: str, started: float | None = None) -> Fault:
         """The one mapping of httpx's exceptions."""
         name = type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
+            total = self.limits.total
+            if started is not None and time.monotonic() - started >= total - 0.05:
+                return Fault(Transient, TIMED_OUT, f"took longer than {total:g} s", target)
             return Fault(Transient, TIMED_OUT, f"timed out after {self.timeout:g} s", target)
         if isinstance(exc, httpx.UnsupportedProtocol):
             return Fault(NetworkError, "not an http(s) URL", "is not an http(s) URL", target)
