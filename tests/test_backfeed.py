@@ -18,15 +18,8 @@ from pelican.plugins.engage.backfeed.conversation import load_conversations
 from pelican.plugins.engage.backfeed.engine import Job, Syncer, Target, interval_for, plan
 from pelican.plugins.engage.backfeed.merge import Moderation, SyncState, ThreadKey, Threads
 from pelican.plugins.engage.errors import AuthFailed, RateLimited, Transient
-from pelican.plugins.engage.networks.base import (
-    Adapter,
-    AdapterContext,
-    Author,
-    Counts,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from pelican.plugins.engage.model import Author, Counts, RemoteComment, RemoteRef, ThreadSnapshot
+from pelican.plugins.engage.networks.base import Adapter, AdapterContext
 from pelican.plugins.engage.settings import EngageSettings
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger

@@ -1,4 +1,4 @@
-"""Pacing by the rate-limit headers: a sync stops short of Mastodon's 429."""
+"""Pacing by the rate-limit headers: a sync stops short of the 429 on every network."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from notify_worlds import World
 from syndication_helpers import configure, engage, standins
 
 from pelican.plugins.engage.errors import RateLimited
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost
+from pelican.plugins.engage.networks.facebook_notices import usage_budget
 from pelican.plugins.engage.networks.mastodon import MastodonAdapter
 from pelican.plugins.engage.sandbox.mastodon import MastodonStandIn
+from pelican.plugins.engage.sandbox.ratelimits import HitWindow
+from pelican.plugins.engage.store import Store
 
 
 @pytest.fixture
@@ -67,3 +71,61 @@ def test_sync_stops_at_the_reserve_instead_of_running_into_a_429(
         served = max(len(h) for h in server._hits.values()) - used  # type: ignore[attr-defined]
         assert len(server.requests) - before == served  # every call served: no 429 at all
         assert used + served < used + 12  # the reserve was kept
+
+
+# -- every network paces by its own headers (issue 13) -----------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "engage.sqlite3") as opened:
+        yield opened
+
+
+def window_of(world: World) -> HitWindow:
+    window = getattr(world.server, "window", None) or world.server.usage
+    assert isinstance(window, HitWindow)
+    return window
+
+
+@pytest.mark.parametrize(
+    ("network", "posts", "limit"),
+    # Facebook reports percentages: the reserve of 10 is 10% of the budget, which must
+    # cover the reads in flight (6 workers, 2 requests each) when the pacing stops them.
+    [("bluesky", 40, 30), ("x", 40, 30), ("facebook", 80, 130)],
+)
+def test_a_sync_stops_short_of_the_429_and_resumes_next_run(
+    network: str, posts: int, limit: int, store: Store, tmp_path: Path
+) -> None:
+    """Bluesky's ratelimit-*, X's x-rate-limit-* (per endpoint), Facebook's X-App-Usage."""
+    world = World(network, store, tmp_path / "state", notify_every="0")
+    try:
+        world.publish(posts)
+        window = window_of(world)
+        window.clear()
+        world.server.enforce_rate_limit(limit)
+        first = world.sync()
+        net = first.networks[network]
+        assert not first.ok and net.stopped and "requests left" in net.stopped, net
+        assert 0 < net.fetched < posts and net.deferred == posts - net.fetched
+        assert window.refusals == 0  # stopped short: no request was refused
+        read = net.fetched
+        window.clear()  # the window passes; the next run is a new process
+        world.adapter.close()
+        world.adapter = world.new_adapter()
+        second = world.sync()
+        assert second.networks[network].fetched == posts - read  # where it left off
+        assert window.refusals == 0
+    finally:
+        world.stop()
+
+
+def test_usage_headers_read_as_a_budget() -> None:
+    headers = {
+        "x-app-usage": '{"call_count": 42, "total_cputime": 10, "total_time": 55}',
+        "x-business-use-case-usage": '{"1": [{"type": "pages", "call_count": 91,'
+        ' "total_cputime": 3, "total_time": 4, "estimated_time_to_regain_access": 7}]}',
+    }
+    assert usage_budget(headers) == (9, 420.0)
+    assert usage_budget({"x-app-usage": '{"call_count": 5}'}) == (95, 3600.0)
+    assert usage_budget({}) is None

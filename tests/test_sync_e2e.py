@@ -60,7 +60,12 @@ class Blog:
         self.standins = standins
         self.state_dir = state_dir
         self.env = {k: v for s in standins.values() for k, v in s.environment().items()}
-        self.networks = {n: {**s.network_options(), "timeout": 1} for n, s in standins.items()}
+        # Notifications off: these tests pin the per-conversation schedule (two plain runs
+        # are two complete reads); notification-driven sync is tests/test_notifications*.py.
+        self.networks = {
+            n: {**s.network_options(), "timeout": 1, "notifications": False}
+            for n, s in standins.items()
+        }
         self.roots: dict[str, str] = {}  # network -> id of the syndicated post on the stand-in
         self.write_settings()
         posted = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")

@@ -22,12 +22,22 @@ class NetworkReport:
     deferred: int = 0  # due but not read: the network was stopped (rate limit, credentials)
     stopped: str | None = None
     messages: list[str] = field(default_factory=list)
+    requests: int = 0  # requests answered (notifications and reads)
+    # Notifications: "on" (asked, and trusted), "not due" (asked recently), "baseline" (first
+    # ask), "overflow" (too much to tell), "failed", "off" (no feed, or turned off).
+    notifications: str = "off"
+    notices: int = 0  # notifications that named one of our conversations
+    flagged: int = 0  # conversations read because a notification named them
+    safety: int = 0  # safety-net reads due on this run (the slow schedule)
+    safety_per_day: float = 0.0  # safety-net reads a day at the conversations' present ages
+    new_ids: list[str] = field(default_factory=list)  # the new visible comments
 
     def count(self, stats: MergeStats) -> None:
         self.new += stats.new
         self.updated += stats.updated
         self.removed += stats.removed
         self.counts += stats.counts_changed
+        self.new_ids.extend(stats.new_ids)
 
 
 @dataclass
@@ -46,6 +56,15 @@ class SyncReport:
         return not any(n.errors or n.deferred for n in self.networks.values())
 
     @property
+    def requests(self) -> int:
+        return sum(n.requests for n in self.networks.values())
+
+    @property
+    def new_comments(self) -> list[str]:
+        """Ids of the comments this sync brought, every network."""
+        return [cid for n in self.networks.values() for cid in n.new_ids]
+
+    @property
     def changed(self) -> bool:
         """Whether the site would look different after a rebuild."""
         return bool(self.moderated) or any(
@@ -58,6 +77,7 @@ class SyncReport:
             "changed": self.changed,
             "seconds": round(self.seconds, 3),
             "moderated": self.moderated,
+            "requests": self.requests,
             "notes": self.notes,
             "networks": {name: asdict(n) for name, n in sorted(self.networks.items())},
         }

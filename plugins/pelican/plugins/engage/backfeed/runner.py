@@ -138,6 +138,8 @@ class Syncer:
             by_network.setdefault(network, []).append(job)
             report.network(network).due += 1
         gates = {name: _Gate(self.max_wait) for name in by_network}
+        for name, gate in gates.items():  # the notification step may have spent the window
+            self._pace(self.adapters[name], gate)
         results: queue.Queue[Any] = queue.Queue()
         if self.serial:
             lanes = [[(n, j) for n, js in by_network.items() for j in js]]
@@ -203,7 +205,8 @@ class Syncer:
             if self._stop.is_set() or gate.stopped is not None:
                 return Outcome(job, deferred=True)
             try:
-                snapshot = adapter.fetch_thread(job.target.ref, job.cursor)
+                read = adapter.fetch_changed if job.triggered else adapter.fetch_thread
+                snapshot = read(job.target.ref, job.cursor)
                 self._pace(adapter, gate)
                 return Outcome(job, snapshot)
             except RateLimited as exc:
@@ -267,7 +270,9 @@ class Syncer:
                 net = report.network(key.network)
                 if outcome.snapshot is not None:
                     net.fetched += 1
-                    stats = threads.merge(key, outcome.snapshot, full=outcome.job.full, now=now)
+                    # A light read after a notification is full when it saw everything.
+                    full = outcome.snapshot.complete if outcome.job.triggered else outcome.job.full
+                    stats = threads.merge(key, outcome.snapshot, full=full, now=now)
                     net.count(stats)
                 elif outcome.error is not None:
                     net.errors += 1

@@ -15,7 +15,14 @@ run reads only the conversations that are due:
 * A failed read is retried after at most an hour.
 * Reads with a cursor (webmentions, X) are incremental; a full read (no
   cursor) happens at least daily, because only a full read notices
-  deletions and edits there.
+  deletions and edits there. A comment feed's cursor holds its validators
+  (ETag, Last-Modified): every read of it is full, and a 304 costs nothing.
+
+With notifications (:mod:`.notices`) a network tells in one request which
+conversations changed; those are flagged and read on this run, whatever
+their age. The decaying schedule then becomes a slow safety net for what
+notifications miss (a reply that does not mention the author, a like X does
+not report): ``SAFETY_SCHEDULE``, whose reads a day :func:`plan` estimates.
 """
 
 from __future__ import annotations
@@ -25,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..gate.record import PostRecord
 from ..networks.base import RemoteRef
 from ..syndication.ledger import Ledger
 from .merge import SyncState, ThreadKey
+from .site_posts import SyncedPost
 
 # (effective age below, read at most this often); older: LATE_INTERVAL until the cut-off.
 SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
@@ -37,6 +44,14 @@ SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
     (timedelta(days=30), timedelta(days=1)),
 )
 LATE_INTERVAL = timedelta(days=7)
+# For conversations a network's notifications cover: the safety net.
+SAFETY_SCHEDULE: tuple[tuple[timedelta, timedelta], ...] = (
+    (timedelta(days=1), timedelta(hours=2)),
+    (timedelta(days=7), timedelta(hours=12)),
+    (timedelta(days=30), timedelta(days=3)),
+)
+SAFETY_LATE_INTERVAL = timedelta(days=14)
+VALIDATED_NETWORKS = ("feed",)  # the cursor is a conditional GET's validators
 RETRY_AFTER_FAILURE = timedelta(hours=1)
 FULL_READ_EVERY = timedelta(days=1)
 READ_ONLY_NETWORKS = ("webmention", "feed")  # conversations that come from the site itself
@@ -56,10 +71,13 @@ class Target:
 class Job:
     target: Target
     cursor: str | None  # None: a full read
+    # A notification named this conversation: read it the light way (fetch_changed).
+    triggered: bool = False
+    validated: bool = False  # the cursor is only a conditional GET's validators
 
     @property
     def full(self) -> bool:
-        return self.cursor is None
+        return self.cursor is None or self.validated
 
 
 def _aware(moment: Any) -> datetime | None:
@@ -69,7 +87,7 @@ def _aware(moment: Any) -> datetime | None:
 
 
 def find_targets(
-    posts: Iterable[PostRecord], ledger: Ledger, networks: Collection[str]
+    posts: Iterable[SyncedPost], ledger: Ledger, networks: Collection[str]
 ) -> tuple[list[Target], list[str]]:
     """Every conversation of the site's published articles on the configured networks.
 
@@ -110,12 +128,13 @@ def find_targets(
     return targets, notes
 
 
-def interval_for(age: timedelta) -> timedelta:
-    """How long to wait between reads of a conversation this old (since its last activity)."""
-    for below, every in SCHEDULE:
+def interval_for(age: timedelta, *, safety: bool = False) -> timedelta:
+    """How long to wait between reads of a conversation this old (since its last activity);
+    ``safety``: the slower schedule for conversations notifications cover."""
+    for below, every in SAFETY_SCHEDULE if safety else SCHEDULE:
         if age < below:
             return every
-    return LATE_INTERVAL
+    return SAFETY_LATE_INTERVAL if safety else LATE_INTERVAL
 
 
 @dataclass
@@ -123,6 +142,10 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     waiting: dict[str, int] = field(default_factory=dict)  # network -> not due yet
     retired: dict[str, int] = field(default_factory=dict)  # network -> past the cut-off
+    flagged: dict[str, int] = field(default_factory=dict)  # network -> named by notifications
+    safety: dict[str, int] = field(default_factory=dict)  # network -> safety-net reads due now
+    # network -> safety-net reads a day, at the conversations' present ages
+    safety_per_day: dict[str, float] = field(default_factory=dict)
 
 
 def plan(
@@ -134,14 +157,23 @@ def plan(
     newest: Mapping[tuple[str, str], datetime] | None = None,
     unconfirmed: Collection[tuple[str, str]] = (),
     force: bool = False,
+    covered: Mapping[str, frozenset[str] | None] | None = None,
 ) -> Plan:
-    """The reads due ``now``, most recently active conversations first. Pure."""
+    """The reads due ``now``: flagged conversations first, then the most recently active. Pure.
+
+    ``covered``: network -> the remote ids its notifications covered on this run
+    (None: all of them); those conversations follow the safety net's schedule.
+    """
     newest = newest or {}
+    covered = covered or {}
     result = Plan()
-    ranked: list[tuple[datetime, Job]] = []
+    ranked: list[tuple[tuple[bool, datetime], Job]] = []
     for target in targets:
         key = target.key
         state = states.get(key)
+        network = key.network
+        watched = covered.get(network, frozenset())
+        safety = network in covered and (watched is None or key.remote_id in watched)
         activity = max(
             d
             for d in (
@@ -151,6 +183,15 @@ def plan(
             )
             if d is not None
         )
+        every = interval_for(now - activity, safety=safety)
+        if safety and now - target.published < cutoff:
+            per_day = timedelta(days=1) / max(every, timedelta(minutes=1))
+            result.safety_per_day[network] = result.safety_per_day.get(network, 0.0) + per_day
+        if state is not None and state.flagged is not None and not force:
+            job = Job(target, state.cursor, triggered=True, validated=network in VALIDATED_NETWORKS)
+            ranked.append(((True, state.flagged), job))
+            result.flagged[network] = result.flagged.get(network, 0) + 1
+            continue
         pair = (key.article, key.network)
         full = (
             force
@@ -159,17 +200,21 @@ def plan(
             or now - state.last_full >= FULL_READ_EVERY
             or pair in unconfirmed
         )
-        job = Job(target, None if full or state is None else state.cursor)
+        validated = network in VALIDATED_NETWORKS
+        cursor = None if (full and not validated) or state is None else state.cursor
+        job = Job(target, cursor, validated=validated)
         if force:
-            ranked.append((activity, job))
+            ranked.append(((False, activity), job))
             continue
         if now - target.published >= cutoff:
-            result.retired[key.network] = result.retired.get(key.network, 0) + 1
+            result.retired[network] = result.retired.get(network, 0) + 1
             continue
-        if _due(state, now, interval_for(now - activity), pair in unconfirmed):
-            ranked.append((activity, job))
+        if _due(state, now, every, pair in unconfirmed):
+            ranked.append(((False, activity), job))
+            if safety:
+                result.safety[network] = result.safety.get(network, 0) + 1
         else:
-            result.waiting[key.network] = result.waiting.get(key.network, 0) + 1
+            result.waiting[network] = result.waiting.get(network, 0) + 1
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     result.jobs = [job for _, job in ranked]
     return result

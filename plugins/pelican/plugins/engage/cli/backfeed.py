@@ -18,6 +18,7 @@ from .. import site
 from ..answering import answers
 from ..backfeed import engine as backfeed
 from ..backfeed.merge import Threads
+from ..backfeed.site_posts import known_posts
 from ..errors import EngageError, StoreError
 from ..networks import network_label
 from ..settings import EngageSettings
@@ -68,9 +69,14 @@ def sync(
     """
     out, err = consoles(as_json)
     pelican_settings = site.load_settings(settings_file)
-    record = site.read_site(pelican_settings)
-    settings: EngageSettings = record.settings
-    posts = record.posts
+    settings = EngageSettings.from_pelican(pelican_settings)
+    # What the last run learnt of the posts, unless a content or settings file changed.
+    posts = known_posts(
+        settings.db_path,
+        Path(str(pelican_settings.get("PATH") or "content")),
+        settings_file,
+        lambda: site.read_site(pelican_settings).posts,
+    )
     if slug is not None:
         posts = [p for p in posts if p.slug == slug and p.kind == "article"]
         if not posts:

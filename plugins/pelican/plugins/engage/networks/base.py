@@ -24,98 +24,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import AuthFailed, BudgetExceeded, ConfigError, Unsupported
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
 from . import registry
 from .registry import NetworkSpec
 
 if TYPE_CHECKING:
     from .notices import Changes
 
+# The plain data types live in ..model (the ledger, merge and answers use them too);
+# they stay importable from here, where every adapter has always found them.
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "URL_RE",
+    "Adapter",
+    "AdapterContext",
+    "Author",
+    "CodePoints",
+    "Counts",
+    "MemoryMeter",
+    "OutgoingPost",
+    "RemoteComment",
+    "RemoteRef",
+    "ThreadSnapshot",
+    "UsageMeter",
+    "parse_time",
+]
+
 DEFAULT_TIMEOUT = 15.0
 
 # A URL as the networks see one in a text: scheme, then anything up to white space.
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class RemoteRef:
-    """Where a post or a comment lives on a network.
-
-    ``extra`` holds what the network needs to thread under it later (Bluesky
-    keeps the record's ``uri`` and ``cid`` and the thread root's), as strings.
-    """
-
-    network: str
-    id: str
-    url: str
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Author:
-    name: str
-    handle: str
-    url: str
-    avatar: str | None = None
-
-
-@dataclass
-class RemoteComment:
-    """One reply (or mention) as the network reports it; ``html`` is NOT sanitized."""
-
-    ref: RemoteRef
-    parent_id: str
-    author: Author
-    html: str
-    created_at: datetime
-    edited_at: datetime | None = None
-    is_own: bool = False
-    kind: str = "reply"  # reply | mention (webmention/feed entries that are not replies)
-    likes: int = 0
-    reposts: int = 0
-
-
-@dataclass
-class Counts:
-    likes: int = 0
-    reposts: int = 0
-    replies: int = 0
-
-
-@dataclass
-class ThreadSnapshot:
-    """What one fetch saw of a post's conversation.
-
-    ``comments`` lists every public reply at any depth, already without the
-    not-found, blocked and author-hidden ones. ``complete`` is False when the
-    fetch was incremental or the server says more may follow, so a comment
-    absent from it must not be taken for deleted. ``cursor`` is handed back to
-    the next incremental fetch.
-    """
-
-    post: RemoteRef
-    counts: Counts
-    comments: list[RemoteComment]
-    complete: bool = True
-    cursor: str | None = None
-    # The read did not ask for the post's like and repost figures (a light read after a
-    # notification): keep the stored ones.
-    keep_counts: bool = False
-    # The server said nothing changed since ``cursor`` (a feed's 304): nothing to merge.
-    unchanged: bool = False
-
-
-@dataclass(frozen=True)
-class OutgoingPost:
-    text: str
-    idempotency_key: str
-    link: str | None = None  # the canonical article URL (link card, Facebook's link field)
-    link_title: str | None = None
-    link_description: str | None = None
-    reply_to: RemoteRef | None = None
-    scheduled_at: datetime | None = None  # only for networks with native scheduling
-    # When the ledger first queued this post: stable across retries, so a network
-    # without idempotency keys can derive a deterministic record key from it.
-    created_at: datetime | None = None
 
 
 class UsageMeter(Protocol):
@@ -294,6 +232,22 @@ class Adapter(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class CodePoints:
+    """``measure`` and ``max_length`` for a network that counts code points (``len``).
+
+    Mixed in before the adapter's base class; the adapter sets ``_max_length`` from its
+    ``max_length`` option.
+    """
+
+    _max_length: int
+
+    def max_length(self) -> int:
+        return self._max_length
+
+    def measure(self, text: str) -> int:
+        return len(text)
 
 
 def parse_time(value: str | datetime | None) -> datetime:

@@ -41,16 +41,9 @@ from atproto_core.exceptions import AtProtocolError
 
 from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import retry_after
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
 from . import bluesky_likes
-from .base import (
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from .base import AdapterContext
 from .bluesky_notices import BlueskyFeed
 from .bluesky_records import (
     ReplyWalk,
@@ -301,22 +294,30 @@ class BlueskyAdapter(BlueskyFeed):
         """A like record under a key derived from ``ref``, so a retry never likes twice."""
         return bluesky_likes.like(self, ref)
 
+    def _own_record(
+        self, collection: str, rkey: str, what: str
+    ) -> models.ComAtprotoRepoGetRecord.Response | None:
+        """The account's record ``rkey`` in ``collection``, or None if there is none."""
+
+        def get(client: Client) -> models.ComAtprotoRepoGetRecord.Response:
+            params = models.ComAtprotoRepoGetRecord.Params(
+                repo=self._did, collection=collection, rkey=rkey
+            )
+            return client.com.atproto.repo.get_record(params)
+
+        try:
+            return self._call(what, get)
+        except NotFound:
+            return None
+
     def _existing(self, rkey: str, post: OutgoingPost) -> RemoteRef | None:
         """Our record at ``rkey`` (a retry), None if there is none, Duplicate if it is not ours.
 
         "Ours" means the same text, the same ``createdAt`` (when the post has one)
         and the same parent: what a retry of this very post would have written.
         """
-
-        def get(client: Client) -> models.ComAtprotoRepoGetRecord.Response:
-            params = models.ComAtprotoRepoGetRecord.Params(
-                repo=self._did, collection=POST_COLLECTION, rkey=rkey
-            )
-            return client.com.atproto.repo.get_record(params)
-
-        try:
-            found = self._call("looking up the post", get)
-        except NotFound:
+        found = self._own_record(POST_COLLECTION, rkey, "looking up the post")
+        if found is None:
             return None
         value = found.value
         same_text = field(value, "text") == post.text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from atproto_client import Client, models
 
 from ..errors import AuthFailed, NetworkError, NotFound, RateLimited
-from .base import RemoteRef
+from ..model import RemoteRef
 from .bluesky_records import iso_time, record_key
 from .bluesky_text import field
 
@@ -61,16 +61,8 @@ def like(adapter: BlueskyAdapter, ref: RemoteRef) -> str:
 
 def _existing(adapter: BlueskyAdapter, rkey: str, uri: str) -> str | None:
     """Our like of ``uri`` at ``rkey`` (an earlier attempt), or None."""
-
-    def get(client: Client) -> models.ComAtprotoRepoGetRecord.Response:
-        params = models.ComAtprotoRepoGetRecord.Params(
-            repo=adapter._did, collection=LIKE_COLLECTION, rkey=rkey
-        )
-        return client.com.atproto.repo.get_record(params)
-
-    try:
-        found = adapter._call("looking up the like", get)
-    except NotFound:
+    found = adapter._own_record(LIKE_COLLECTION, rkey, "looking up the like")
+    if found is None:
         return None
     subject = field(found.value, "subject")
     return str(found.uri) if field(subject, "uri") == uri else None

@@ -16,7 +16,8 @@ from typing import Any
 from atproto_client import models
 
 from ..errors import NotFound
-from .base import RemoteComment, parse_time
+from ..model import RemoteComment
+from .base import parse_time
 from .bluesky_text import field
 
 NO_UNAUTHENTICATED = "!no-unauthenticated"

@@ -42,17 +42,8 @@ from ..errors import (
     Transient,
 )
 from ..http_client import HttpSession, Limits, int_option, json_or_none, retry_after, text_to_html
-from .base import (
-    URL_RE,
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-    parse_time,
-)
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
+from .base import URL_RE, AdapterContext, CodePoints, parse_time
 from .facebook_notices import FacebookFeed
 
 DEFAULT_MAX_LENGTH = 63206
@@ -79,7 +70,7 @@ MAX_GRAPH_MESSAGE = 220  # of Facebook's error text, so the code and fbtrace_id 
 MODERATOR = "from a user who has the MODERATE task on the Page"
 
 
-class FacebookAdapter(FacebookFeed):
+class FacebookAdapter(CodePoints, FacebookFeed):
     """A Facebook Page: posts on its feed, comments and replies under them."""
 
     name = "facebook"
@@ -95,13 +86,6 @@ class FacebookAdapter(FacebookFeed):
         self._max_length = int_option(self.name, self.options, "max_length", DEFAULT_MAX_LENGTH)
         self.max_comment_pages = int_option(self.name, self.options, "max_comment_pages", 20)
         self._session: HttpSession | None = None
-
-    # -- text -----------------------------------------------------------------
-    def max_length(self) -> int:
-        return self._max_length
-
-    def measure(self, text: str) -> int:
-        return len(text)
 
     # -- writing --------------------------------------------------------------
     def publish(self, post: OutgoingPost) -> RemoteRef:

@@ -51,16 +51,8 @@ from ..http_client import (
     text_to_html,
     where,
 )
-from .base import (
-    Adapter,
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
+from .base import Adapter, AdapterContext, CodePoints
 from .notices import dump_cursor, load_cursor
 
 log = logging.getLogger(__name__)
@@ -75,7 +67,7 @@ MAX_FILE_BYTES = Limits().max_bytes  # a feed read from disk is capped like a do
 READ_ONLY_HINT = "a comment feed is read-only: answer where the comment was written"
 
 
-class FeedAdapter(Adapter):
+class FeedAdapter(CodePoints, Adapter):
     """Comments from an RSS or Atom feed."""
 
     name = "feed"
@@ -90,13 +82,6 @@ class FeedAdapter(Adapter):
         self._max_length = int_option(self.name, self.options, "max_length", NO_LIMIT)
         self.max_redirects = int_option(self.name, self.options, "max_redirects", 5)
         self._session: HttpSession | None = None
-
-    # -- text -----------------------------------------------------------------
-    def max_length(self) -> int:
-        return self._max_length
-
-    def measure(self, text: str) -> int:
-        return len(text)
 
     # -- writing --------------------------------------------------------------
     def publish(self, post: OutgoingPost) -> RemoteRef:

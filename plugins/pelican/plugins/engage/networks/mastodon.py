@@ -48,17 +48,8 @@ from mastodon.errors import (
 
 from ..errors import AuthFailed, ConfigError, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import retry_after
-from .base import (
-    Adapter,
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-    parse_time,
-)
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
+from .base import Adapter, AdapterContext, parse_time
 from .mastodon_notices import read_notifications
 from .notices import Changes, load_cursor
 from .text import grapheme_count, url_spans

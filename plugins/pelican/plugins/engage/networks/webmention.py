@@ -59,18 +59,8 @@ from bs4 import BeautifulSoup
 
 from ..errors import Transient, Unsupported
 from ..http_client import HttpSession, Limits, int_option, stranger_policy, text_to_html, where
-from ..model import web_url
-from .base import (
-    Adapter,
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-    parse_time,
-)
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot, web_url
+from .base import Adapter, AdapterContext, CodePoints, parse_time
 from .notices import Changes, Notice, dump_cursor, load_cursor
 
 log = logging.getLogger(__name__)
@@ -93,7 +83,7 @@ LINK_RE = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,=\s]+(?:\s*=\s*(?:"[^"]*"|[^;,]*)
 PARAM_RE = re.compile(r';\s*([^;,=\s]+)(?:\s*=\s*(?:"([^"]*)"|([^;,]*)))?')
 
 
-class WebmentionAdapter(Adapter):
+class WebmentionAdapter(CodePoints, Adapter):
     """Mentions of an article (read from webmention.io) and sending webmentions (``send``)."""
 
     name = "webmention"
@@ -109,13 +99,6 @@ class WebmentionAdapter(Adapter):
         self.me_host = _host(self.me)
         self._api: HttpSession | None = None
         self._web: HttpSession | None = None
-
-    # -- text -----------------------------------------------------------------
-    def max_length(self) -> int:
-        return self._max_length
-
-    def measure(self, text: str) -> int:
-        return len(text)
 
     # -- writing --------------------------------------------------------------
     def publish(self, post: OutgoingPost) -> RemoteRef:

@@ -31,16 +31,8 @@ import tweepy
 
 from ..errors import AuthFailed, Duplicate, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import int_option, retry_after
-from .base import (
-    AdapterContext,
-    Author,
-    Counts,
-    OutgoingPost,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-    parse_time,
-)
+from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
+from .base import AdapterContext, parse_time
 from .x_notices import XFeed, light_snapshot
 from .x_text import MAX_LENGTH, canonical, tweet_html, weighted_length, without_reply_prefix
 from .x_thread import replied_to as _replied_to

@@ -93,6 +93,10 @@ class StandIn:
         # Seconds to hold an answer after the request took effect: the window in which a
         # client that dies has written remotely but not yet recorded it (crash tests).
         self.response_delay = 0.0
+        # Permissive mode accepts every duplicate the real service would refuse (X's recent
+        # identical text, Facebook's 506, a taken Bluesky record key, a reused Mastodon
+        # Idempotency-Key), so in the crash tests only our own recovery prevents a double post.
+        self.permissive = False
         self.requests: list[Request] = []
         self.items: dict[str, Item] = {}
         self.accounts: dict[str, Account] = {}

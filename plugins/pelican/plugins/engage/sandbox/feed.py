@@ -12,8 +12,9 @@ pattern accepts only two to four letters there.
 
 from __future__ import annotations
 
+import hashlib
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -90,14 +91,27 @@ class FeedStandIn(StandIn):
         name = request.params["name"]
         if f"feed:{name}" not in self.items:
             return self.error(404, "Not Found")
-        return Response(200, self._rss(name), content_type=RSS_TYPE)
+        return self._conditional(request, self._rss(name), RSS_TYPE)
 
     @route("GET", r"/atom/(?P<name>[\w-]+)")
     def atom(self, request: Request) -> Response:
         name = request.params["name"]
         if f"feed:{name}" not in self.items:
             return self.error(404, "Not Found")
-        return Response(200, self._atom(name), content_type=ATOM_TYPE)
+        return self._conditional(request, self._atom(name), ATOM_TYPE)
+
+    def _conditional(self, request: Request, body: str, content_type: str) -> Response:
+        """ETag (of the body) and Last-Modified; 304 when the client's copy is current."""
+        etag = '"' + hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:20] + '"'
+        headers = {"ETag": etag, "Last-Modified": self._last_modified}
+        if request.headers.get("if-none-match") == etag:
+            return Response(304, b"", headers, content_type=content_type)
+        return Response(200, body, headers, content_type=content_type)
+
+    @property
+    def _last_modified(self) -> str:
+        newest = max((i.edited_at or i.created_at for i in self.items.values()), default=None)
+        return format_datetime(newest or datetime(2026, 1, 1, tzinfo=UTC), usegmt=True)
 
     @route("GET", r"/bozo/(?P<name>[\w-]+)")
     def bozo(self, request: Request) -> Response:

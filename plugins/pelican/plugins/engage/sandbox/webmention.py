@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from .base import Item, Request, Response, StandIn, route
 
@@ -200,6 +201,11 @@ class WebmentionStandIn(StandIn):
             for m in self.mentions()
             if (not targets or m.extra["target"] in targets) and (token or m.visibility == "public")
         ]
+        domains = request.query.get("domain", [])
+        if domains:  # one request for the whole site (webmention.io wants the token then)
+            if not token:
+                return self.error(401, "A token is required to read a domain's mentions")
+            found = [m for m in found if urlsplit(m.extra["target"]).hostname in domains]
         if request.arg("since_id"):
             since = int(request.arg("since_id") or 0)
             found = [m for m in found if int(m.id) > since]
