@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: publish test pytest lint format bench screenshots clean-venv
+.PHONY: publish test pytest lint format bench crash mutation screenshots clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/gate_build.py
 	$(BIN)/python benchmarks/sync.py
+
+## Exactly once, counted: SIGKILL syndicate/publish/reply at random points, 50 runs per network
+## and command, against permissive stand-ins; prints the table of the README's "Exactly once".
+crash: $(STAMP)
+	$(BIN)/python benchmarks/crash.py --runs 50
+
+## The same crash runs with the recovery taken out in the child processes (ENGAGE_MUTATION):
+## succeeds only if they fail on every network and for every command.
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/crash.py --runs 10 --mutation no-recovery
 
 ## The README's screenshots, taken by the browser tests (which write only to build/).
 screenshots: $(STAMP)

@@ -97,13 +97,18 @@ def test_a_timeout_after_the_server_posted_is_recovered_not_repeated(
         code, _, _ = engage("publish")
         assert code == 3
         x.dispatch, fb.dispatch = original_x, original_fb  # type: ignore[method-assign]
+        assert len(own_posts(x)) == len(own_posts(fb)) == 1  # written, not recorded
+        x.permissive = fb.permissive = True  # a resend would land: only recovery prevents it
         time_passes(demo_site)
         code, out, _ = engage("syndicate")
         assert code == 0, out
-        assert "Recovered" in out
-        for standin in running.values():
+        with Store.open(demo_site / "engage.sqlite3") as store:
+            ledger = {e.remote_id: e.state for e in Ledger(store).entries()}
+        for name, standin in running.items():
             texts = [p.text for p in own_posts(standin)]
             assert len(texts) == 4 == len(set(texts)), texts
+            assert len(standin.calls("POST", r"/(tweets|feed|comments)$")) == 4, name  # no resend
+            assert all(ledger.get(p.id) == "posted" for p in own_posts(standin)), name
 
 
 @pytest.mark.parametrize(

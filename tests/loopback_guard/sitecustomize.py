@@ -8,6 +8,7 @@ pytest-socket and a resolver guard).
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from typing import Any
 
@@ -56,3 +57,9 @@ socket.getaddrinfo = _guarded_getaddrinfo
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.ENGAGE_LOOPBACK_GUARD = True  # type: ignore[attr-defined]  # lets a test see it loaded
+
+# `make mutation`: take the product's crash recovery away inside this subprocess only.
+if _mutation := os.environ.get("ENGAGE_MUTATION"):
+    import engage_mutation
+
+    engage_mutation.install(_mutation)
