@@ -34,6 +34,7 @@ import pytest
 from mastodon_mock.config import SeedAccount, SeedConfig
 from mastodon_mock.testing.seed import DEFAULT_TEST_SEED
 from mastodon_mock.testing.server import MockServer
+from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, Shape, mismatches, recorded, shape_of
 
@@ -59,20 +60,17 @@ API = "/api/v1/"
 
 
 @pytest.fixture
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        me = load("mastodon", "status_post")[2]["account"]
-        server.add("GET", API + "accounts/verify_credentials", (200, {}, me))
-        yield server
+def replay(replay: ReplayServer) -> ReplayServer:
+    """The replay server (tests/conftest.py), already answering who the account is."""
+    me = load("mastodon", "status_post")[2]["account"]
+    replay.add("GET", API + "accounts/verify_credentials", (200, {}, me))
+    return replay
 
 
 @pytest.fixture
 def adapter(replay: ReplayServer) -> Iterator[MastodonAdapter]:
     ctx = AdapterContext(env={"MASTODON_ACCESS_TOKEN": TOKEN})
-    built = build_adapter("mastodon", {"base_url": replay.base_url, "timeout": 2}, ctx)
-    assert isinstance(built, MastodonAdapter)
-    yield built
-    built.close()
+    yield from open_adapter(MastodonAdapter, {"base_url": replay.base_url, "timeout": 2}, ctx)
 
 
 def form(body: bytes) -> dict[str, str]:
@@ -154,11 +152,19 @@ def test_reply_mentions_a_remote_author_with_their_domain(
     assert sent["in_reply_to_id"] == "109296144901329380"
 
 
-def test_find_published_leaves_recovery_to_the_idempotency_key(
+def test_find_published_finds_the_recorded_status_by_text_and_parent(
     replay: ReplayServer, adapter: MastodonAdapter
 ) -> None:
-    assert adapter.find_published(OutgoingPost(text="Toot!", idempotency_key="key-1")) is None
-    assert replay.seen == []
+    """Recovery past the Idempotency-Key's hour: the account's recent statuses are read."""
+    status = load("mastodon", "status_post")[2]
+    account = status["account"]["id"]
+    replay.add("GET", f"{API}accounts/{account}/statuses", (200, {}, [status]))
+    found = adapter.find_published(OutgoingPost(text="Toot!", idempotency_key="key-1"))
+    assert found is not None and found.id == str(status["id"])
+    parent = RemoteRef("mastodon", "1", "https://example.social/@a/1")
+    as_reply = OutgoingPost(text="Toot!", idempotency_key="key-2", reply_to=parent)
+    assert adapter.find_published(as_reply) is None  # same text under another parent
+    assert adapter.find_published(OutgoingPost(text="Other", idempotency_key="k3")) is None
 
 
 def rate_limited() -> Answer:
@@ -219,16 +225,7 @@ def test_localized_422_messages_are_refusals_passed_on_verbatim(
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MastodonStandIn]:
-    with MastodonStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: MastodonStandIn) -> MastodonStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(MastodonStandIn)
 
 
 def get(standin: MastodonStandIn, path: str, token: str | None = "author") -> httpx.Response:

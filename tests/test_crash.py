@@ -62,15 +62,8 @@ def test_sigkill_then_rerun_neither_duplicates_nor_loses(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known gap: the Mastodon adapter has no find_published, so its only recovery is the "
-        "Idempotency-Key, which the server forgets after about an hour; a rerun that comes "
-        "later than that (a kill, then the machine off) posts a second copy"
-    ),
-)
 def test_mastodon_rerun_after_the_server_forgot_the_key(tmp_path: Path) -> None:
+    """A rerun long after a kill (the key forgotten) finds the post instead of resending."""
     expired = Lab("mastodon", tmp_path, key_expired=True)  # permissive: the key is ignored
     try:
         outcomes = [expired.run(command, 0) for command in ("syndicate", "reply")]

@@ -26,10 +26,7 @@ the caller to store. Nearer times are published at once by the server.
 from __future__ import annotations
 
 import functools
-import hashlib
-import html
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -51,6 +48,7 @@ from ..http_client import retry_after
 from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
 from .base import Adapter, AdapterContext, parse_time
 from .mastodon_notices import read_notifications
+from .mastodon_text import MENTION_RE, html_to_text, text_digest, without_leading_mentions
 from .notices import Changes, load_cursor
 from .text import grapheme_count, url_spans
 
@@ -62,11 +60,6 @@ DEFAULT_URL_CHARACTERS = 23
 DEFAULT_ASYNC_REFRESH_WAIT = 5.0
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 SHOWN_VISIBILITIES = ("public", "unlisted")  # what a public comment section may show
-
-# Account::MENTION_RE: a mention counts (and is displayed) as its username part only.
-MENTION_RE = re.compile(
-    r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", re.IGNORECASE
-)
 
 
 class MastodonAdapter(Adapter):
@@ -280,6 +273,31 @@ class MastodonAdapter(Adapter):
             )
         return self._ref(result)
 
+    def find_published(self, post: OutgoingPost) -> RemoteRef | None:
+        """Crash recovery past the Idempotency-Key, which the server forgets after about an
+        hour: the account's recent status with the same text under the same parent."""
+        if post.scheduled_at is not None:
+            return None  # the server's scheduler holds it; the key covers the retry
+        text = post.text
+        if post.link and post.link not in text:
+            text = f"{text.rstrip()}\n\n{post.link}"
+        parent = self._published(post.reply_to).id if post.reply_to else ""
+        want = text_digest(without_leading_mentions(text))
+        recent = self._call(
+            "list the account's posts",
+            self._client().account_statuses,
+            self._account()["id"],
+            exclude_reblogs=True,
+            limit=40,
+        )
+        for status in recent:  # newest first
+            if str(status.get("in_reply_to_id") or "") != parent:
+                continue
+            seen = without_leading_mentions(html_to_text(status.get("content") or ""))
+            if text_digest(seen) == want:
+                return self._ref(status)
+        return None
+
     def reply(
         self, to: RemoteRef, text: str, idempotency_key: str, created_at: datetime | None = None
     ) -> RemoteRef:
@@ -466,16 +484,3 @@ def retry_after_from(headers: Mapping[str, str]) -> float | None:
     them all, against the server's clock (its Date header).
     """
     return retry_after(headers, ["x-ratelimit-reset", "retry-after"])
-
-
-def html_to_text(content: str) -> str:
-    """The plain text of a status's HTML (links keep their full URL in hidden spans)."""
-    text = re.sub(r"<br\s*/?>", "\n", content, flags=re.IGNORECASE)
-    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text, flags=re.IGNORECASE)
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-def text_digest(text: str) -> str:
-    """A fingerprint that survives Mastodon's formatting (white space, mention domains)."""
-    normal = " ".join(MENTION_RE.sub(lambda m: "@" + m.group(1), text).split())
-    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:24]
