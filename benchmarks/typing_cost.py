@@ -39,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from sitebuilder import copy_demo_blog  # noqa: E402
 from syndication_helpers import configure, engage, own_posts, standins, top_level  # noqa: E402
 
 from pelican.plugins.engage import site  # noqa: E402
@@ -58,12 +59,7 @@ def demo_site() -> Iterator[Path]:
     """A private copy of the demo blog as the working folder."""
     before = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="typing-cost-") as tmp:
-        folder = Path(tmp) / "site"
-        folder.mkdir()
-        for name in ("content", "theme"):
-            shutil.copytree(REPO / name, folder / name)
-        for name in ("pelicanconf.py", "publishconf.py", "tasks.py"):
-            shutil.copy2(REPO / name, folder / name)
+        folder = copy_demo_blog(Path(tmp) / "site")
         os.chdir(folder)
         try:
             yield folder

@@ -3,8 +3,8 @@
 Chromium starts with ``--remote-debugging-port=0`` and writes the port it
 chose into ``DevToolsActivePort`` in its profile folder; the page target's
 websocket then takes protocol commands (navigate, evaluate, key events,
-screenshots). Like tests/test_browser.py, Chromium resolves no names and
-sends every non-loopback request to a dead proxy: nothing leaves the machine.
+screenshots). Started with the flags of tests/browser.py, Chromium resolves no
+names and sends every non-loopback request to a dead proxy: nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import httpx
+from browser import DEAD_PROXY, HEADLESS
 from websockets.sync.client import ClientConnection, connect
 
 WAIT = 30.0  # seconds before a wait gives up: a guard against hanging, never a measurement
@@ -33,19 +34,12 @@ class Chromium:
         self.process = subprocess.Popen(
             [
                 executable,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--hide-scrollbars",
+                *HEADLESS,
                 "--remote-debugging-port=0",
                 f"--user-data-dir={profile}",
                 f"--window-size={width},{height}",
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--proxy-server=http://127.0.0.1:9",
+                DEAD_PROXY,
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,

@@ -9,13 +9,15 @@ subprocesses get the same fence from tests/loopback_guard/sitecustomize.py.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from replay import ReplayServer
+from sitebuilder import copy_demo_blog
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,15 +69,32 @@ def _no_credentials_from_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def demo_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private copy of the demo blog (content, theme, settings, tasks), as the cwd."""
-    site = tmp_path / "site"
-    site.mkdir()
-    for name in ("content", "theme"):
-        shutil.copytree(REPO / name, site / name)
-    for name in ("pelicanconf.py", "publishconf.py", "tasks.py"):
-        shutil.copy2(REPO / name, site / name)
+    site = copy_demo_blog(tmp_path / "site")
     monkeypatch.chdir(site)
     monkeypatch.syspath_prepend(str(site))
     yield site
+
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    """Recorded answers on 127.0.0.1 (tests/replay.py): a test maps the routes it needs."""
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture
+def _no_i18n_subsites_afterwards() -> Iterator[None]:
+    """i18n_subsites stays connected to Pelican's signals with its module-level state, and
+    would run in every later build of this process: disconnect it after the test."""
+    yield
+    module = sys.modules.get("pelican.plugins.i18n_subsites.i18n_subsites")
+    if module is None:
+        return
+    from pelican.plugins import signals  # type: ignore[attr-defined]
+
+    vars(module)["_MAIN_SETTINGS"] = None
+    for name, handler in module._SIGNAL_HANDLERS_DB.items():
+        getattr(signals, name).disconnect(handler)
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ its threads are daemons, and a drip is finite: nothing outlives the test.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local_http import LocalServer
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Seen:
     body: bytes
 
 
-class HostileServer:
+class HostileServer(LocalServer):
     """``server.route("/x", status=..., headers=..., body=...)``; ``server.url("/x")``."""
 
     def __init__(self) -> None:
@@ -68,15 +69,11 @@ class HostileServer:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(Handler)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -91,14 +88,6 @@ class HostileServer:
 
     def paths(self) -> list[str]:
         return [s.path for s in self.seen]
-
-    def start(self) -> HostileServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     @staticmethod
     def _write(handler: BaseHTTPRequestHandler, route: Route) -> None:

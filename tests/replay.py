@@ -1,10 +1,11 @@
 """Replay recorded answers (``tests/recordings/``) on 127.0.0.1, and compare JSON shapes.
 
-:class:`ReplayServer` is a tiny stdlib HTTP server: each route maps a method and
-a path pattern (optionally a query condition) to recorded ``(status, headers,
-body)`` answers, served in order (the last one repeats). It records every
-request, so a test can check what the adapter asked for. It knows nothing of
-any network: it serves what the recordings say and nothing else.
+:class:`ReplayServer` is a tiny stdlib HTTP server (tests/local_http.py): each
+route maps a method and a path pattern (optionally a query condition) to
+recorded ``(status, headers, body)`` answers, served in order (the last one
+repeats). It records every request, so a test can check what the adapter asked
+for. It knows nothing of any network: it serves what the recordings say and
+nothing else.
 
 :func:`shape_of` and :func:`mismatches` compare the *shape* of a JSON value
 with recorded samples: key names, nesting and value types, never values. A
@@ -20,10 +21,11 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local_http import LocalServer
 from recordings_data import load
 
 Answer = tuple[int, dict[str, str], Any]  # (status, headers, body: JSON value or str)
@@ -68,7 +70,7 @@ class Route:
 
 
 @dataclass
-class ReplayServer:
+class ReplayServer(LocalServer):
     """Serves recorded answers for the routes a test maps; 404 ``{}`` for anything else."""
 
     routes: list[Route] = field(default_factory=list)
@@ -76,14 +78,7 @@ class ReplayServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_handler(self))
 
     def add(
         self,
@@ -115,23 +110,6 @@ class ReplayServer:
                 if matches and (route.when is None or route.when(seen)):
                     return route.next_answer()
         return 404, {}, {"replay": f"no recording mapped for {seen.method} {seen.path}"}
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO
+from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
+from pelican.plugins.engage.model import Author, Counts, RemoteComment, RemoteRef, ThreadSnapshot
+from pelican.plugins.engage.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def write_post(content: Path, name: str, body: str, **meta: str) -> Path:
@@ -17,6 +24,19 @@ def write_post(content: Path, name: str, body: str, **meta: str) -> Path:
     path = content / f"{name}.md"
     path.write_text(header + "\n" + textwrap.dedent(body).strip() + "\n", encoding="utf-8")
     return path
+
+
+# No feeds (they would need a SITEURL) and no content cache (a build sees the files as
+# they are now): for the test sites, the corpus builds and the build benchmark.
+QUIET_BUILD: dict[str, Any] = {
+    "FEED_ALL_ATOM": None,
+    "CATEGORY_FEED_ATOM": None,
+    "AUTHOR_FEED_ATOM": None,
+    "AUTHOR_FEED_RSS": None,
+    "TRANSLATION_FEED_ATOM": None,
+    "CACHE_CONTENT": False,
+    "LOAD_CONTENT_CACHE": False,
+}
 
 
 def write_settings(site: Path, **settings: Any) -> Path:
@@ -31,13 +51,7 @@ def write_settings(site: Path, **settings: Any) -> Path:
         "THEME": str(REPO / "theme"),
         "PLUGINS": ["engage"],
         "ENGAGE_SHOW_GATE": True,
-        "FEED_ALL_ATOM": None,
-        "CATEGORY_FEED_ATOM": None,
-        "AUTHOR_FEED_ATOM": None,
-        "AUTHOR_FEED_RSS": None,
-        "TRANSLATION_FEED_ATOM": None,
-        "CACHE_CONTENT": False,
-        "LOAD_CONTENT_CACHE": False,
+        **QUIET_BUILD,
     }
     values.update(settings)
     site.mkdir(parents=True, exist_ok=True)
@@ -45,6 +59,72 @@ def write_settings(site: Path, **settings: Any) -> Path:
     path.write_text("".join(f"{k} = {v!r}\n" for k, v in values.items()), encoding="utf-8")
     (site / "content").mkdir(exist_ok=True)
     return path
+
+
+def copy_demo_blog(folder: Path) -> Path:
+    """A private copy of the demo blog (content, theme, settings, tasks) in ``folder``."""
+    folder.mkdir()
+    for name in ("content", "theme"):
+        shutil.copytree(REPO / name, folder / name)
+    for name in ("pelicanconf.py", "publishconf.py", "tasks.py"):
+        shutil.copy2(REPO / name, folder / name)
+    return folder
+
+
+def translated_site(
+    root: Path, french: str, settings: Mapping[str, Any], **french_meta: str
+) -> tuple[Path, dict[str, str]]:
+    """A site with an English post and its French translation ``french`` (same slug).
+
+    Returns the conf and the metadata any further English post needs: i18n_subsites
+    needs every post to name its language (its README says so).
+    """
+    conf = write_settings(root, **settings)
+    content = root / "content"
+    lang = {"Lang": "en"} if "I18N_SUBSITES" in settings else {}
+    write_post(content, "small-servers", f"## My take\n\n{TAKE}", Slug="small-servers", **lang)
+    write_post(
+        content,
+        "small-servers-fr",
+        french,
+        Title="Les petits serveurs",
+        Slug="small-servers",
+        Lang="fr",
+        **french_meta,
+    )
+    return conf, lang
+
+
+def comment(
+    rid: str,
+    parent: str,
+    name: str,
+    html: str,
+    minute: int,
+    network: str = "mastodon",
+    **kw: object,
+) -> RemoteComment:
+    """A comment by ``name`` on social.example, ``minute`` minutes after 3 Nov 2026 09:00 UTC."""
+    handle = name.split(maxsplit=1)[0].lower()
+    return RemoteComment(
+        ref=RemoteRef(network, rid, f"https://social.example/@{handle}/{rid}"),
+        parent_id=parent,
+        author=Author(name, f"@{handle}@social.example", f"https://social.example/@{handle}"),
+        html=html,
+        created_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC) + timedelta(minutes=minute),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def store_thread(
+    db: Path, article: str, network: str, comments: list[RemoteComment], **counts: int
+) -> None:
+    """``comments`` as a complete read of ``article``'s conversation on ``network``."""
+    with Store.open(db) as store:
+        snapshot = ThreadSnapshot(
+            post=RemoteRef(network, "root", ""), counts=Counts(**counts), comments=comments
+        )
+        Threads(store).merge(ThreadKey(article, network, "root"), snapshot, full=True)
 
 
 TAKE = (

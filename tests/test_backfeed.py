@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from local_http import serving
 
 from pelican.plugins.engage.backfeed import avatars
 from pelican.plugins.engage.backfeed.conversation import load_conversations
@@ -630,7 +631,7 @@ PNG = (
 @pytest.fixture
 def image_server() -> Iterator[str]:
     """127.0.0.1 serving a PNG, an SVG that scripts, HTML labelled as PNG and a huge "PNG"."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     bodies = {
         "/ok.png": ("image/png", PNG),
@@ -654,12 +655,8 @@ def image_server() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_cached_avatars_are_real_images_and_reach_the_built_site(

@@ -10,47 +10,27 @@ resolution and every proxy disabled: nothing leaves the machine.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import jinja2
 import pytest
+from browser import BROWSER_TEST, REPO, SCREENSHOTS, chromium
 from bs4 import BeautifulSoup
-from sitebuilder import TAKE, write_post, write_settings
+from sitebuilder import TAKE, comment, store_thread, write_post, write_settings
 
 from pelican.plugins.engage import plugin, site
-from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
-from pelican.plugins.engage.networks.base import (
-    Author,
-    Counts,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from pelican.plugins.engage.model import Author, RemoteRef
 from pelican.plugins.engage.settings import EngageSettings
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Tests never rewrite tracked files: screenshots go to build/ (ignored by git);
-# `make screenshots` copies them into docs/ for the README.
-SCREENSHOT = REPO / "build" / "screenshots" / "conversation.png"
-# CI sets ENGAGE_REQUIRE_BROWSER=1: there a missing Chromium fails these tests, never skips.
-BROWSER_REQUIRED = os.environ.get("ENGAGE_REQUIRE_BROWSER") == "1"
+SCREENSHOT = SCREENSHOTS / "conversation.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not BROWSER_REQUIRED,
-        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 def mark(n: int) -> str:
@@ -115,59 +95,15 @@ PROBE = """<script>
 </script>"""
 
 
-def chromium(url: str, tmp: Path, *args: str) -> str:
-    """Run headless Chromium on ``url``; returns what it printed (the DOM with --dump-dom)."""
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp / 'chromium-profile'}",
-        # Nothing may leave the machine: no names resolve, every http(s) request hits a dead proxy.
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=http://127.0.0.1:9",
-        "--virtual-time-budget=3000",  # let timers and load events run
-        *args,
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-def comment(
-    rid: str,
-    parent: str,
-    name: str,
-    html: str,
-    minute: int,
-    network: str = "mastodon",
-    **kw: object,
-) -> RemoteComment:
-    handle = name.split(maxsplit=1)[0].lower()
-    return RemoteComment(
-        ref=RemoteRef(network, rid, f"https://social.example/@{handle}/{rid}"),
-        parent_id=parent,
-        author=Author(name, f"@{handle}@social.example", f"https://social.example/@{handle}"),
-        html=html,
-        created_at=datetime(2026, 11, 3, 9, 0, tzinfo=UTC) + timedelta(minutes=minute),
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def store_thread(
-    db: Path, article: str, network: str, comments: list[RemoteComment], **counts: int
-) -> None:
-    with Store.open(db) as store:
-        snapshot = ThreadSnapshot(
-            post=RemoteRef(network, "root", ""), counts=Counts(**counts), comments=comments
-        )
-        Threads(store).merge(ThreadKey(article, network, "root"), snapshot, full=True)
+# The settings of the sites built here and in test_themes.py: one author's notebook,
+# relative links (the pages are opened as files), no gate report on the page.
+NOTEBOOK: dict[str, Any] = {
+    "SITEURL": "",
+    "RELATIVE_URLS": True,
+    "ENGAGE_SHOW_GATE": False,
+    "SITENAME": "Ada Quill's notebook",
+    "AUTHOR": "Ada Quill",
+}
 
 
 @pytest.fixture(scope="module")
@@ -176,11 +112,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("browser-site")
     conf = write_settings(
         root,
-        SITEURL="",
-        RELATIVE_URLS=True,
-        ENGAGE_SHOW_GATE=False,
-        SITENAME="Ada Quill's notebook",
-        AUTHOR="Ada Quill",
+        **NOTEBOOK,
         ENGAGE_AVATARS="hotlink",  # avatars that cannot load: an injected onerror would run
     )
     take = f"## My take\n\n{TAKE}"

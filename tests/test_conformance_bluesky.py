@@ -44,6 +44,7 @@ import httpx
 import pytest
 from atproto_client import models
 from atproto_client.models.utils import get_or_create
+from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, Shape, mismatches, recorded, shape_of
 
@@ -55,7 +56,6 @@ from pelican.plugins.engage.errors import (
     RateLimited,
     Transient,
 )
-from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.bluesky import BlueskyAdapter, record_key
 from pelican.plugins.engage.networks.bluesky_records import iso_time
@@ -100,21 +100,18 @@ def xrpc_error(status: int, error: str, message: str) -> Answer:
 
 
 @pytest.fixture
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        server.add("POST", "/xrpc/com.atproto.server.createSession", session_answer(server))
-        server.add("GET", X + r"app\.bsky\.actor\.getProfile", recorded("bluesky", "get_profile"))
-        yield server
+def replay(replay: ReplayServer) -> ReplayServer:
+    """The replay server (tests/conftest.py), already answering the log-in and the profile."""
+    replay.add("POST", "/xrpc/com.atproto.server.createSession", session_answer(replay))
+    replay.add("GET", X + r"app\.bsky\.actor\.getProfile", recorded("bluesky", "get_profile"))
+    return replay
 
 
 @pytest.fixture
 def adapter(replay: ReplayServer, tmp_path: Path) -> Iterator[BlueskyAdapter]:
     env = {"BLUESKY_HANDLE": HANDLE, "BLUESKY_APP_PASSWORD": PASSWORD}
     ctx = AdapterContext(env=env, state_dir=tmp_path / "state")
-    built = build_adapter("bluesky", {"base_url": replay.base_url, "timeout": 2}, ctx)
-    assert isinstance(built, BlueskyAdapter)
-    yield built
-    built.close()
+    yield from open_adapter(BlueskyAdapter, {"base_url": replay.base_url, "timeout": 2}, ctx)
 
 
 def post(text: str = "My take on quiet servers", **kw: Any) -> OutgoingPost:
@@ -323,16 +320,7 @@ def test_a_taken_record_key_that_is_not_ours_is_a_duplicate(
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[BlueskyStandIn]:
-    with BlueskyStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: BlueskyStandIn) -> BlueskyStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(BlueskyStandIn)
 
 
 def strict(body: Any, model: Any) -> None:

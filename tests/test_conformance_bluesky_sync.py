@@ -10,14 +10,12 @@ read, and removes them only after two complete reads in a row without them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sitebuilder import TAKE, write_post, write_settings
+from network_fixtures import one_post_site, standin_fixtures
 
 from pelican.plugins.engage.backfeed.conversation import load_conversations
 from pelican.plugins.engage.cli import cli
@@ -27,17 +25,7 @@ from pelican.plugins.engage.sandbox.bluesky import BlueskyStandIn
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[BlueskyStandIn]:
-    with BlueskyStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: BlueskyStandIn) -> BlueskyStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(BlueskyStandIn)
 
 
 # -- a deleted reply and its subtree, through `engage sync` -------------------------------------
@@ -46,16 +34,9 @@ def standin(server: BlueskyStandIn) -> BlueskyStandIn:
 def test_a_deleted_replys_subtree_goes_only_after_two_complete_reads(
     standin: BlueskyStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = tmp_path / "site"
-    networks = {"bluesky": {**standin.network_options(), "timeout": 2}}
-    write_settings(site, ENGAGE_NETWORKS=networks, ENGAGE_STATE_DIR=str(tmp_path / "state"))
-    posted = datetime.now(UTC) - timedelta(hours=2)
-    write_post(site / "content", "hello", f"## My take\n\n{TAKE}", Date=f"{posted:%Y-%m-%d %H:%M}")
-    for key, value in standin.environment().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(site)
+    site, options, posted = one_post_site(tmp_path, "bluesky", standin, monkeypatch)
     ctx = AdapterContext(env=standin.environment(), state_dir=tmp_path / "state")
-    with build_adapter("bluesky", networks["bluesky"], ctx) as adapter:
+    with build_adapter("bluesky", options, ctx) as adapter:
         ref = adapter.publish(OutgoingPost(text="My take", idempotency_key="k", created_at=posted))
     with Store.open(site / "engage.sqlite3") as store:
         ledger = Ledger(store)

@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from network_fixtures import one_post_site, open_adapter, standin_fixtures
 from recordings_data import load, meta
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
-from sitebuilder import TAKE, write_post, write_settings
 
 from pelican.plugins.engage.cli import cli
 from pelican.plugins.engage.errors import (
@@ -66,20 +66,11 @@ V = r"/v21\.0"
 
 
 @pytest.fixture
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
 def adapter(replay: ReplayServer) -> Iterator[FacebookAdapter]:
     options = {"base_url": f"{replay.base_url}/v21.0", "page_id": PAGE, "timeout": 2}
-    built = build_adapter(
-        "facebook", options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN})
+    yield from open_adapter(
+        FacebookAdapter, options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN})
     )
-    assert isinstance(built, FacebookAdapter)
-    yield built
-    built.close()
 
 
 def recorded_post(index: int = 1) -> dict[str, Any]:
@@ -328,18 +319,7 @@ def test_duplicate_post_is_duplicate(replay: ReplayServer, adapter: FacebookAdap
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FacebookStandIn]:
-    running = FacebookStandIn()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def standin(server: FacebookStandIn) -> FacebookStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(FacebookStandIn)
 
 
 def ask(standin: FacebookStandIn, method: str, path: str, **params: str) -> httpx.Response:
@@ -486,17 +466,10 @@ def test_error_bodies_and_statuses_have_the_recorded_shape(standin: FacebookStan
 def test_sync_exits_3_and_keeps_every_comment_when_ids_and_authors_are_withheld(
     standin: FacebookStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = tmp_path / "site"
-    networks = {"facebook": {**standin.network_options(), "timeout": 2}}
-    write_settings(site, ENGAGE_NETWORKS=networks, ENGAGE_STATE_DIR=str(tmp_path / "state"))
-    posted = datetime.now(UTC) - timedelta(hours=2)
-    write_post(site / "content", "hello", f"## My take\n\n{TAKE}", Date=f"{posted:%Y-%m-%d %H:%M}")
-    for key, value in standin.environment().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(site)
+    site, options, posted = one_post_site(tmp_path, "facebook", standin, monkeypatch)
     article = "https://blog.example.net/hello.html"
     with build_adapter(
-        "facebook", networks["facebook"], AdapterContext(env=dict(standin.environment()))
+        "facebook", options, AdapterContext(env=dict(standin.environment()))
     ) as adapter:
         ref = adapter.publish(OutgoingPost(text="My take", idempotency_key="k", link=article))
     with Store.open(site / "engage.sqlite3") as store:

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
@@ -39,7 +40,6 @@ from pelican.plugins.engage.errors import (
     Transient,
     Unsupported,
 )
-from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.webmention import WebmentionAdapter
 from pelican.plugins.engage.sandbox.webmention import WebmentionStandIn
@@ -50,18 +50,11 @@ API = r"/api/mentions\.jf2"
 
 
 @pytest.fixture
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
 def adapter(replay: ReplayServer) -> Iterator[WebmentionAdapter]:
     options = {"base_url": replay.base_url, "timeout": 2, "me": "https://mxb.dev"}
-    built = build_adapter("webmention", options, AdapterContext(env={"WEBMENTIONIO_TOKEN": TOKEN}))
-    assert isinstance(built, WebmentionAdapter)
-    yield built
-    built.close()
+    yield from open_adapter(
+        WebmentionAdapter, options, AdapterContext(env={"WEBMENTIONIO_TOKEN": TOKEN})
+    )
 
 
 def entries(name: str) -> list[dict[str, Any]]:
@@ -231,18 +224,7 @@ def test_publish_reply_and_recovery_are_not_for_the_web(adapter: WebmentionAdapt
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[WebmentionStandIn]:
-    running = WebmentionStandIn()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def standin(server: WebmentionStandIn) -> WebmentionStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(WebmentionStandIn)
 
 
 RECORDED_ENTRIES = entries("mentions_target") + entries("mentions_domain")

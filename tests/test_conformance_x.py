@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
+from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
@@ -45,7 +46,6 @@ from pelican.plugins.engage.errors import (
     RateLimited,
     Transient,
 )
-from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.x import (
     SEARCH_EXPANSIONS,
@@ -71,17 +71,10 @@ E = "1275882613572583424"  # a reply to ROOT
 
 
 @pytest.fixture
-def replay() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
 def adapter(replay: ReplayServer) -> Iterator[XAdapter]:
-    built = build_adapter("x", {"base_url": replay.base_url, "timeout": 2}, AdapterContext(KEYS))
-    assert isinstance(built, XAdapter)
-    yield built
-    built.close()
+    yield from open_adapter(
+        XAdapter, {"base_url": replay.base_url, "timeout": 2}, AdapterContext(KEYS)
+    )
 
 
 def conversation_part(section: str, tweet_id: str) -> dict[str, Any]:
@@ -298,16 +291,7 @@ def test_error_answers_map_onto_our_errors(
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[XStandIn]:
-    with XStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: XStandIn) -> XStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(XStandIn)
 
 
 def ask(standin: XStandIn, method: str, path: str, **params: str) -> httpx.Response:

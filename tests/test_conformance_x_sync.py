@@ -11,44 +11,28 @@ orphan rule holds for any adapter.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from network_fixtures import standin_fixtures
 from sitebuilder import TAKE, write_post, write_settings
 from test_conformance_x import recorded_conversation, ref
 
 from pelican.plugins.engage.backfeed.conversation import load_conversations
 from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
 from pelican.plugins.engage.cli import cli
+from pelican.plugins.engage.model import Author, Counts, RemoteComment, RemoteRef, ThreadSnapshot
 from pelican.plugins.engage.networks import build_adapter
-from pelican.plugins.engage.networks.base import (
-    AdapterContext,
-    Author,
-    Counts,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from pelican.plugins.engage.networks.base import AdapterContext
 from pelican.plugins.engage.sandbox.base import Item
 from pelican.plugins.engage.sandbox.x import XStandIn
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[XStandIn]:
-    with XStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def standin(server: XStandIn) -> XStandIn:
-    server.reset()
-    return server
+server, standin = standin_fixtures(XStandIn)
 
 
 # -- `engage sync` against the stand-in ------------------------------------------------

@@ -18,20 +18,12 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 from conftest import REPO
+from sitebuilder import QUIET_BUILD
 
 from pelican.plugins.engage import plugin, site
 
 CORPUS = REPO / "tests" / "corpus"
-COMMON = {
-    "FEED_ALL_ATOM": None,
-    "CATEGORY_FEED_ATOM": None,
-    "TRANSLATION_FEED_ATOM": None,
-    "AUTHOR_FEED_ATOM": None,
-    "AUTHOR_FEED_RSS": None,
-    "CACHE_CONTENT": False,
-    "LOAD_CONTENT_CACHE": False,
-    "DELETE_OUTPUT_DIRECTORY": False,
-}
+COMMON = {**QUIET_BUILD, "DELETE_OUTPUT_DIRECTORY": False}
 # Each blog's own settings, as far as they concern its content (not its theme or plugins).
 BLOGS: dict[str, dict[str, Any]] = {
     "pelican-samples": {

@@ -10,30 +10,18 @@ comment, exactly one like. The screenshot in the README is taken here.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import BROWSER_TEST, CHROMIUM, SCREENSHOTS
 from cdp import Chromium
 from desk_support import POST_SLUG, conversation, ref_of, serving, settings
 from syndication_helpers import engage, own_posts, top_level
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Tests never rewrite tracked files: screenshots go to build/ (ignored by git).
-SCREENSHOT = REPO / "build" / "screenshots" / "desk.png"
-# CI sets ENGAGE_REQUIRE_BROWSER=1: there a missing Chromium fails these tests, never skips.
-BROWSER_REQUIRED = os.environ.get("ENGAGE_REQUIRE_BROWSER") == "1"
+SCREENSHOT = SCREENSHOTS / "desk.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not BROWSER_REQUIRED,
-        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 ITEMS = "[...document.querySelectorAll('.item')].map(i => i.dataset.ref)"
 

@@ -37,15 +37,9 @@ from pelican.plugins.engage.cli import cli
 from pelican.plugins.engage.errors import NetworkError, Transient, Unsupported
 from pelican.plugins.engage.gate.sources import SourceFetcher, SourceRequest
 from pelican.plugins.engage.http_client import Fault, HttpSession, Limits, is_private_host
+from pelican.plugins.engage.model import Author, Counts, RemoteComment, RemoteRef, ThreadSnapshot
 from pelican.plugins.engage.networks import build_adapter
-from pelican.plugins.engage.networks.base import (
-    AdapterContext,
-    Author,
-    Counts,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from pelican.plugins.engage.networks.base import AdapterContext
 from pelican.plugins.engage.settings import EngageSettings
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
@@ -380,39 +374,35 @@ HOSTILE_TEXT = "[/x] [link=https://evil.example]click me[/link] \x1b]0;pwned\x07
 HOSTILE_NAME = "Mallory [/x]\x1b[31m"
 
 
-def _seed_raw(db: Path) -> None:
-    """Comments as a store written before names and bodies lost their control characters."""
+@pytest.fixture
+def raw_blog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``blog`` (the cwd) with a comment stored raw, before names and bodies lost their
+    control characters; returns its conf."""
+    conf = blog(tmp_path)
+    db = tmp_path / "engage.sqlite3"
     merge(db, "mastodon", [remote("t", "placeholder", name="Placeholder")])
     row = stored(db, "mastodon:t")
     with Store.open(db) as store:
         row.update(html=f"<p>{HOSTILE_TEXT}</p>", author_name=HOSTILE_NAME,
                    author_handle="@mallory[/x]@evil.example")  # fmt: skip
         store.comments.save(row, seen=row["last_seen"])
-
-
-def test_5_inbox_prints_strangers_text_as_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    conf = blog(tmp_path)
-    _seed_raw(tmp_path / "engage.sqlite3")
     monkeypatch.chdir(tmp_path)
-    result = run("inbox", "-s", str(conf))
+    return conf
+
+
+def test_5_inbox_prints_strangers_text_as_text(raw_blog: Path) -> None:
+    result = run("inbox", "-s", str(raw_blog))
     assert result.exit_code == 0, result.output
     assert "[link=https://evil.example]click me[/link]" in result.output.replace("\n", "")
     assert "[/x]" in result.output
     assert not CONTROL_RE.search(result.output), repr(result.output)
-    result = run("inbox", "-s", str(conf), "--json")
+    result = run("inbox", "-s", str(raw_blog), "--json")
     assert result.exit_code == 0 and not CONTROL_RE.search(result.stdout)
     assert json.loads(result.stdout)[0]["author"]  # still JSON, escapes and all
 
 
-def test_5_hide_prints_the_hidden_name_as_text(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    conf = blog(tmp_path)
-    _seed_raw(tmp_path / "engage.sqlite3")
-    monkeypatch.chdir(tmp_path)
-    result = run("hide", "-s", str(conf), "mastodon:t", "--author")
+def test_5_hide_prints_the_hidden_name_as_text(raw_blog: Path) -> None:
+    result = run("hide", "-s", str(raw_blog), "mastodon:t", "--author")
     assert result.exit_code == 0, result.output
     assert "Mallory [/x]" in result.output
     assert not CONTROL_RE.search(result.output), repr(result.output)

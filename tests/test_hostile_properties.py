@@ -28,13 +28,13 @@ from pelican.plugins.engage.backfeed.conversation import MAX_DEPTH, load_convers
 from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads, clamp_time
 from pelican.plugins.engage.backfeed.sanitize import MAX_BODY_CHARS, MAX_NESTING, clean_comment
 from pelican.plugins.engage.cli.common import say
-from pelican.plugins.engage.model import web_url
-from pelican.plugins.engage.networks.base import (
+from pelican.plugins.engage.model import (
     Author,
     Counts,
     RemoteComment,
     RemoteRef,
     ThreadSnapshot,
+    web_url,
 )
 from pelican.plugins.engage.store import Store
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 
 import httpx
 import pytest
+from local_http import drip, serving
 
 from pelican.plugins.engage.errors import (
     AuthFailed,
@@ -314,24 +314,13 @@ def slow_server() -> Iterator[str]:
             if self.path == "/ok":
                 self.wfile.write(b"fine")
                 return
-            try:
-                for _ in range(100):
-                    self.wfile.write(b".")
-                    self.wfile.flush()
-                    time.sleep(0.1)
-            except OSError:
-                pass  # the client gave up, as it should
+            drip(self.wfile, b".")
 
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Drip) as url:
+        yield url
 
 
 def test_a_dripping_body_hits_the_total_deadline(slow_server: str) -> None:

@@ -9,15 +9,12 @@ opinion about the same (made up) news item, which each language's source reports
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pelican.plugins import signals  # type: ignore[attr-defined]
-from sitebuilder import TAKE, write_post, write_settings
+from sitebuilder import TAKE, translated_site, write_post
 
 from pelican.plugins.engage import site
 from pelican.plugins.engage.gate.commentary import analyze
@@ -243,21 +240,10 @@ OTHER = "content/again.md"
 def make_site(root: Path, **settings: object) -> Path:
     """An English post, its French translation not yet translated (same slug, the
     English commentary as it is), and a later post that pastes the same commentary."""
-    conf = write_settings(root, **settings)
-    content = root / "content"
-    lang = {"Lang": "en"} if "I18N_SUBSITES" in settings else {}
-    write_post(content, "small-servers", f"## My take\n\n{TAKE}", Slug="small-servers", **lang)
+    untranslated = f"Traduction à venir.\n\n## My take\n\n{TAKE}"
+    conf, lang = translated_site(root, untranslated, settings, Date="2026-11-02 10:00")
     write_post(
-        content,
-        "small-servers-fr",
-        f"Traduction à venir.\n\n## My take\n\n{TAKE}",
-        Title="Les petits serveurs",
-        Slug="small-servers",
-        Lang="fr",
-        Date="2026-11-02 10:00",
-    )
-    write_post(
-        content,
+        root / "content",
         "again",
         f"## My take\n\n{TAKE} One more thing: I answer every email myself.",
         Slug="again",
@@ -276,19 +262,6 @@ def test_an_untranslated_translation_is_no_reuse(tmp_path: Path) -> None:
     codes = reasons(make_site(tmp_path))
     assert codes[EN] == [] and codes[FR] == []
     assert codes[OTHER] == ["reused_commentary"]  # another post pasting it still is
-
-
-@pytest.fixture
-def _no_i18n_subsites_afterwards() -> Iterator[None]:
-    """i18n_subsites stays connected to Pelican's signals with its module-level state:
-    disconnect it after the test (as tests/test_translations.py does)."""
-    yield
-    module = sys.modules.get("pelican.plugins.i18n_subsites.i18n_subsites")
-    if module is None:
-        return
-    vars(module)["_MAIN_SETTINGS"] = None
-    for name, handler in module._SIGNAL_HANDLERS_DB.items():
-        getattr(signals, name).disconnect(handler)
 
 
 @pytest.mark.usefixtures("_no_i18n_subsites_afterwards")

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from local_http import drip, serving
+from network_fixtures import (
+    CODE_POINT_TEXTS,
+    cleared,
+    gives_up_quickly,
+    module_server,
+    open_adapter,
+)
 from sitebuilder import TAKE, write_post, write_settings
 
 from pelican.plugins.engage import site
@@ -23,7 +30,6 @@ from pelican.plugins.engage.errors import (
     Transient,
     Unsupported,
 )
-from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks import feed as feed_module
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.feed import FeedAdapter
@@ -32,36 +38,19 @@ from pelican.plugins.engage.sandbox.feed import FeedStandIn
 LAST_WEEK = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-class QuickFeedStandIn(FeedStandIn):
-    timeout_seconds = 1.0  # a "timeout" fault stalls this long
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FeedStandIn]:
-    """One server per module (stopping one takes half a second); each test gets it reset."""
-    running = QuickFeedStandIn()
-    running.start()
-    yield running
-    running.stop()
+server = module_server(FeedStandIn, timeout_seconds=1.0)
 
 
 @pytest.fixture
 def standin(server: FeedStandIn) -> FeedStandIn:
-    server.clear_faults()
-    with server.lock:
-        server.requests.clear()
-        server.items.clear()
-    return server
+    return cleared(server)
 
 
 @pytest.fixture
 def adapter() -> Iterator[FeedAdapter]:
     # The stand-in plays the stranger's server on 127.0.0.1: allowed as on a LAN deployment.
     options = {"timeout": 0.5, "allow_private_addresses": True}
-    built = build_adapter("feed", options, AdapterContext(env={}))
-    assert isinstance(built, FeedAdapter)
-    yield built
-    built.close()
+    yield from open_adapter(FeedAdapter, options, AdapterContext(env={}))
 
 
 def ref(url: str) -> RemoteRef:
@@ -263,11 +252,12 @@ def test_a_web_page_is_not_a_feed(standin: FeedStandIn, adapter: FeedAdapter) ->
 # -- errors ----------------------------------------------------------------------------------
 def test_timeout_is_transient_and_quick(standin: FeedStandIn, adapter: FeedAdapter) -> None:
     conversation(standin)
-    standin.fail_next(1, "timeout")
-    started = time.monotonic()
-    with pytest.raises(Transient, match=r"timed out after 0\.5 s"):
-        adapter.fetch_thread(ref(standin.feed_url("post")))
-    assert time.monotonic() - started < 2
+    gives_up_quickly(
+        standin,
+        lambda: adapter.fetch_thread(ref(standin.feed_url("post"))),
+        within=2,
+        match=r"timed out after 0\.5 s",
+    )
     assert len(adapter.fetch_thread(ref(standin.feed_url("post"))).comments) == 3
 
 
@@ -279,29 +269,16 @@ def test_a_dripping_feed_hits_the_total_deadline(adapter: FeedAdapter) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
             self.end_headers()
-            try:
-                for _ in range(100):
-                    self.wfile.write(b" ")
-                    self.wfile.flush()
-                    time.sleep(0.1)
-            except OSError:
-                pass  # the client gave up, as it should
+            drip(self.wfile, b" ")
 
         def log_message(self, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(Drip) as url:
         started = time.monotonic()
         with pytest.raises(Transient, match=r"took longer than 1\.5 s"):
-            adapter.fetch_thread(ref(f"http://127.0.0.1:{server.server_address[1]}/rss/post"))
+            adapter.fetch_thread(ref(f"{url}/rss/post"))
         assert time.monotonic() - started < 3
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
@@ -344,15 +321,7 @@ def test_publish_and_reply_are_unsupported_with_a_hint(adapter: FeedAdapter) -> 
         adapter.reply(RemoteRef("feed", "x", "https://e.example/x"), "thanks", "k")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "https://blog.example/posts/a-very-long-article-slug/?utm=1",
-        "👨\u200d👩\u200d👧\u200d👦 🇫🇷",
-        "e\u0301",
-        "שלום עולם https://blog.example/p",
-    ],
-)
+@pytest.mark.parametrize("text", CODE_POINT_TEXTS)
 def test_measure_is_offline_and_counts_code_points(text: str) -> None:
     adapter = FeedAdapter({}, AdapterContext(env={}))
     assert adapter.measure(text) == len(text)

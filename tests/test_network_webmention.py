@@ -9,6 +9,14 @@ from datetime import UTC, datetime
 from email.utils import formatdate
 
 import pytest
+from network_fixtures import (
+    CODE_POINT_TEXTS,
+    adapter_of,
+    cleared,
+    gives_up_quickly,
+    module_server,
+    standin_options,
+)
 
 from pelican.plugins.engage.errors import (
     AuthFailed,
@@ -19,7 +27,6 @@ from pelican.plugins.engage.errors import (
     Unsupported,
 )
 from pelican.plugins.engage.http_client import is_private_host
-from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.webmention import WebmentionAdapter, parse_link_header
 from pelican.plugins.engage.sandbox.base import Response
@@ -30,25 +37,13 @@ ARTICLE = "https://blog.example/posts/why-it-matters/"
 SOURCE = "https://blog.example/posts/a-reply-elsewhere/"
 
 
-class QuickWebmentionStandIn(WebmentionStandIn):
-    timeout_seconds = 1.0  # a "timeout" fault stalls this long
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[WebmentionStandIn]:
-    """One server per module (stopping one takes half a second); each test gets it reset."""
-    running = QuickWebmentionStandIn()
-    running.start()
-    yield running
-    running.stop()
+server = module_server(WebmentionStandIn, timeout_seconds=1.0)
 
 
 @pytest.fixture
 def standin(server: WebmentionStandIn) -> WebmentionStandIn:
-    server.clear_faults()
+    cleared(server)
     with server.lock:
-        server.requests.clear()
-        server.items.clear()
         server.received.clear()
     server.token = TOKEN  # type: ignore[misc]
     server.receive_status = 202
@@ -59,24 +54,15 @@ def make_adapter(
     standin: WebmentionStandIn, env: dict[str, str] | None = None, **options: object
 ) -> WebmentionAdapter:
     # The stand-in's pages play strangers' sites on 127.0.0.1: allowed as on a LAN deployment.
-    merged = {
-        **standin.network_options(),
-        "timeout": 0.5,
-        "allow_private_addresses": True,
-        **options,
-    }
-    adapter = build_adapter(
-        "webmention", merged, AdapterContext(env=standin.environment() if env is None else env)
-    )
-    assert isinstance(adapter, WebmentionAdapter)
-    return adapter
+    merged = standin_options(standin, **{"allow_private_addresses": True, **options})
+    ctx = AdapterContext(env=standin.environment() if env is None else env)
+    return adapter_of(WebmentionAdapter, merged, ctx)
 
 
 @pytest.fixture
 def adapter(standin: WebmentionStandIn) -> Iterator[WebmentionAdapter]:
-    built = make_adapter(standin)
-    yield built
-    built.close()
+    with make_adapter(standin) as built:
+        yield built
 
 
 ARTICLE_REF = RemoteRef("webmention", ARTICLE, ARTICLE)
@@ -265,11 +251,9 @@ def test_server_errors_are_transient(
 def test_timeout_is_transient_and_quick(
     standin: WebmentionStandIn, adapter: WebmentionAdapter
 ) -> None:
-    standin.fail_next(1, "timeout")
-    started = time.monotonic()
-    with pytest.raises(Transient, match="timed out"):
-        adapter.fetch_thread(ARTICLE_REF)
-    assert time.monotonic() - started < 2
+    gives_up_quickly(
+        standin, lambda: adapter.fetch_thread(ARTICLE_REF), within=2, match="timed out"
+    )
 
 
 def test_missing_api_is_not_found(standin: WebmentionStandIn) -> None:
@@ -385,11 +369,9 @@ def test_send_errors(standin: WebmentionStandIn, adapter: WebmentionAdapter) -> 
         adapter.send(SOURCE, standin.site_url("missing"))
     with pytest.raises(NetworkError, match="redirected too many times"):
         adapter.send(SOURCE, f"{standin.base_url}/redirect/loop")
-    standin.fail_next(1, "timeout")
-    started = time.monotonic()
-    with pytest.raises(Transient, match="timed out"):
-        adapter.send(SOURCE, standin.site_url("link"))
-    assert time.monotonic() - started < 2
+    gives_up_quickly(
+        standin, lambda: adapter.send(SOURCE, standin.site_url("link")), within=2, match="timed out"
+    )
     standin.fail_next(1, "503")
     with pytest.raises(Transient):
         adapter.send(SOURCE, standin.site_url("link"))
@@ -421,15 +403,7 @@ def test_link_header_parsing() -> None:
 
 
 # -- length -----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "text",
-    [
-        "https://blog.example/posts/a-very-long-article-slug/?utm=1",
-        "👨\u200d👩\u200d👧\u200d👦 🇫🇷",
-        "e\u0301",
-        "שלום עולם https://blog.example/p",
-    ],
-)
+@pytest.mark.parametrize("text", CODE_POINT_TEXTS)
 def test_measure_is_offline_and_counts_code_points(text: str) -> None:
     adapter = WebmentionAdapter({}, AdapterContext(env={}))
     assert adapter.measure(text) == len(text)

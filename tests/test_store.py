@@ -48,16 +48,25 @@ def test_readonly_open_of_a_missing_database_creates_nothing(tmp_path: Path) -> 
     assert not (tmp_path / "none.sqlite3").exists()
 
 
+def at_current_version(folder: Path) -> Path:
+    """A database created by this version of the store."""
+    path = folder / "e.sqlite3"
+    with Store.open(path):
+        pass
+    return path
+
+
+def one_more_migration(monkeypatch: pytest.MonkeyPatch, sql: str) -> None:
+    """Pretend the next version of the store adds the migration ``sql``."""
+    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, sql])
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+
 def test_forward_migration_from_an_older_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "e.sqlite3"
-    with Store.open(path):
-        pass
-    monkeypatch.setattr(
-        store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, "CREATE TABLE extra (x INTEGER);"]
-    )
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    path = at_current_version(tmp_path)
+    one_more_migration(monkeypatch, "CREATE TABLE extra (x INTEGER);")
     with pytest.raises(StoreError, match="older schema"):
         Store.open_readonly(path)  # the build never migrates
     with Store.open(path) as store:
@@ -68,13 +77,8 @@ def test_forward_migration_from_an_older_schema(
 def test_a_failing_migration_leaves_the_old_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "e.sqlite3"
-    with Store.open(path):
-        pass
-    monkeypatch.setattr(
-        store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, "CREATE TABLE t (x); THIS IS NOT SQL;"]
-    )
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    path = at_current_version(tmp_path)
+    one_more_migration(monkeypatch, "CREATE TABLE t (x); THIS IS NOT SQL;")
     with pytest.raises(StoreError, match=f"could not upgrade .* left at schema {SCHEMA_VERSION}"):
         Store.open(path)
     conn = sqlite3.connect(path)

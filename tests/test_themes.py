@@ -18,21 +18,14 @@ from typing import Any
 
 import pelican_shiori
 import pytest
+from browser import REPO, SCREENSHOTS, browser_present, chromium
 from bs4 import BeautifulSoup
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from pelican.themes import reflex, smallweb  # test dependencies, like pelican_shiori
-from sitebuilder import TAKE, write_post, write_settings
-from test_browser import (
-    BROWSER_REQUIRED,
-    CHROMIUM,
-    FRIENDLY_BLUESKY,
-    FRIENDLY_MASTODON,
-    chromium,
-    comment,
-    store_thread,
-)
+from sitebuilder import TAKE, comment, store_thread, write_post, write_settings
+from test_browser import FRIENDLY_BLUESKY, FRIENDLY_MASTODON, NOTEBOOK
 
 from pelican.plugins.engage import site
 from pelican.plugins.engage.backfeed.page_insert import insert
@@ -40,20 +33,11 @@ from pelican.plugins.engage.networks.base import RemoteRef
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
 
-REPO = Path(__file__).resolve().parent.parent
-# Tests never rewrite tracked files: build/ is ignored by git.
-SCREENSHOTS = REPO / "build" / "screenshots"
 SYNDICATED = {
     "mastodon": "https://social.example/@ada/111",
     "bluesky": "https://bsky.example/profile/ada/post/3k",
 }
 INSERTED = '[data-engage="inserted"]'
-
-# The rule of test_browser.py: skip only when Chromium is missing and CI does not require it.
-browser_present = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not BROWSER_REQUIRED,
-    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
-)
 
 
 class AssetsStub(Extension):
@@ -130,11 +114,7 @@ def make_site(root: Path, **settings: Any) -> Path:
     """Two articles, one with a threaded conversation on two networks; returns the conf."""
     conf = write_settings(
         root,
-        SITEURL="",
-        RELATIVE_URLS=True,
-        ENGAGE_SHOW_GATE=False,
-        SITENAME="Ada Quill's notebook",
-        AUTHOR="Ada Quill",
+        **NOTEBOOK,
         FEED_ALL_ATOM="feeds/all.atom.xml",
         FEED_ALL_RSS="feeds/all.rss.xml",
         DEFAULT_PAGINATION=False,

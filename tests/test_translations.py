@@ -10,30 +10,24 @@ which builds the French versions as a subsite in ``output/fr/``.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sitebuilder
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-from pelican.plugins import signals  # type: ignore[attr-defined]
-from sitebuilder import TAKE, TAKES, write_post, write_settings
+from sitebuilder import TAKES, store_thread, translated_site, write_post
 
 from pelican.plugins.engage import plugin, site
-from pelican.plugins.engage.backfeed.merge import ThreadKey, Threads
 from pelican.plugins.engage.cli import cli
-from pelican.plugins.engage.networks.base import (
-    Author,
-    Counts,
-    RemoteComment,
-    RemoteRef,
-    ThreadSnapshot,
-)
+from pelican.plugins.engage.model import RemoteRef
 from pelican.plugins.engage.store import Store
 from pelican.plugins.engage.syndication.ledger import Entry, Ledger
+
+# i18n_subsites would stay connected to Pelican's signals after a test (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("_no_i18n_subsites_afterwards")
 
 EN = "content/small-servers.md"
 FR = "content/small-servers-fr.md"
@@ -47,23 +41,9 @@ T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 
 
 def make_site(root: Path, **settings: Any) -> Path:
-    """An English post with its French translation (same slug), and one more post.
-
-    i18n_subsites needs every post to name its language (its README says so).
-    """
-    conf = write_settings(root, **settings)
-    content = root / "content"
-    lang = {"Lang": "en"} if "I18N_SUBSITES" in settings else {}
-    write_post(content, "small-servers", f"## My take\n\n{TAKE}", Slug="small-servers", **lang)
-    write_post(
-        content,
-        "small-servers-fr",
-        f"## My take\n\n{PRISE}",
-        Title="Les petits serveurs",
-        Slug="small-servers",
-        Lang="fr",
-    )
-    write_post(content, "defaults", f"## My take\n\n{TAKES[1]}", Slug="defaults", **lang)
+    """An English post with its French translation (same slug), and one more post."""
+    conf, lang = translated_site(root, f"## My take\n\n{PRISE}", settings)
+    write_post(root / "content", "defaults", f"## My take\n\n{TAKES[1]}", Slug="defaults", **lang)
     return conf
 
 
@@ -75,22 +55,7 @@ def check_json(conf: Path) -> dict[str, Any]:
 
 
 def comment(rid: str, name: str, text: str, minute: int, network: str = "mastodon") -> Any:
-    handle = name.split(maxsplit=1)[0].lower()
-    return RemoteComment(
-        ref=RemoteRef(network, rid, f"https://social.example/@{handle}/{rid}"),
-        parent_id="root",
-        author=Author(name, f"@{handle}@social.example", f"https://social.example/@{handle}"),
-        html=f"<p>{text}</p>",
-        created_at=T0 + timedelta(minutes=minute),
-    )
-
-
-def store_thread(db: Path, article: str, network: str, comments: list[Any], **counts: int) -> None:
-    with Store.open(db) as store:
-        snapshot = ThreadSnapshot(
-            post=RemoteRef(network, "root", ""), counts=Counts(**counts), comments=comments
-        )
-        Threads(store).merge(ThreadKey(article, network, "root"), snapshot, full=True)
+    return sitebuilder.comment(rid, "root", name, f"<p>{text}</p>", minute, network)
 
 
 def store_syndication(db: Path, article: str, network: str, url: str) -> None:
@@ -190,19 +155,6 @@ def _engage_infos(conf: Path) -> dict[str, Any]:
 
 
 # -- the i18n_subsites plugin -----------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_i18n_subsites_afterwards() -> Iterator[None]:
-    """i18n_subsites stays connected to Pelican's signals with its module-level state, and
-    would run in every later build of this process: disconnect it after each test."""
-    yield
-    module = sys.modules.get("pelican.plugins.i18n_subsites.i18n_subsites")
-    if module is None:
-        return
-    vars(module)["_MAIN_SETTINGS"] = None
-    for name, handler in module._SIGNAL_HANDLERS_DB.items():
-        getattr(signals, name).disconnect(handler)
 
 
 I18N = {

@@ -88,6 +88,16 @@ def consoles(as_json: bool = False) -> tuple[Console, Console]:
     return (err if as_json else Console()), err
 
 
+def progress_bar(console: Console, label: str) -> Progress:
+    """A bar with a done/total count on ``console`` that disappears when done.
+
+    ``label`` is a rich format string of the task (``"{task.description}"`` names each one).
+    """
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    )
+
+
 def fetch_missing_sources(
     record: BuildRecord, store: Store, console: Console, *, refresh: bool = False
 ) -> int:
@@ -108,13 +118,7 @@ def fetch_missing_sources(
         trusted_hosts=record.settings.trusted_hosts,
     )
     try:
-        with Progress(
-            TextColumn("Fetching source texts"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar(console, "Fetching source texts") as progress:
             task = progress.add_task("sources", total=len(wanted))
             results = fetcher.fetch_all(wanted.values(), progress=lambda _: progress.advance(task))
     finally:

@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -26,7 +25,15 @@ from ..syndication import planner
 from ..syndication.ledger import Ledger
 from ..syndication.runner import RunSummary, Syndicator
 from . import report
-from .common import consoles, fetch_missing_sources, json_option, say, settings_option, text
+from .common import (
+    consoles,
+    fetch_missing_sources,
+    json_option,
+    progress_bar,
+    say,
+    settings_option,
+    text,
+)
 
 WORK_REMAINS = 3  # exit code: something due could not be posted this time
 
@@ -109,13 +116,7 @@ def _syndicate(
     try:
         syndicator = Syndicator(Ledger(store), adapters, check_urls=check_urls)
         work = syndicator.work()
-        with Progress(
-            TextColumn("Cross-posting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar(console, "Cross-posting") as progress:
             task = progress.add_task("posts", total=len(work))
             syndicator.progress = lambda _: progress.advance(task)
             summary = syndicator.run()

@@ -89,24 +89,19 @@ def plan_post(
     items: list[PlannedItem] = []
     errors: list[MetadataError] = []
     commentary = post.verdict.analysis.commentary
+
+    def planned(
+        network: str, seq: int, text: str, link: str | None, due: datetime, length: int, limit: int
+    ) -> PlannedItem:
+        return PlannedItem(
+            post.key, post.title, network, seq, text, link, due, post_date, length, limit
+        )
+
     for network in targets:
         adapter = adapters[network]
         if network == "webmention":
             assert meta.source is not None
-            items.append(
-                PlannedItem(
-                    post.key,
-                    post.title,
-                    network,
-                    0,
-                    meta.source,
-                    post.url,
-                    first_due,
-                    post_date,
-                    0,
-                    0,
-                )
-            )
+            items.append(planned(network, 0, meta.source, post.url, first_due, 0, 0))
             continue
         limit = adapter.max_length()
         override_key = f"Snippet_{network}" if network in meta.snippets else "Snippet"
@@ -128,20 +123,7 @@ def plan_post(
                 )
             )
             continue
-        items.append(
-            PlannedItem(
-                post.key,
-                post.title,
-                network,
-                0,
-                text,
-                post.url,
-                first_due,
-                post_date,
-                adapter.measure(text),
-                limit,
-            )
-        )
+        items.append(planned(network, 0, text, post.url, first_due, adapter.measure(text), limit))
         for seq, followup in enumerate(meta.followups, start=1):
             length = adapter.measure(followup.text)
             if length > limit:
@@ -154,20 +136,8 @@ def plan_post(
                     )
                 )
                 continue
-            items.append(
-                PlannedItem(
-                    post.key,
-                    post.title,
-                    network,
-                    seq,
-                    followup.text,
-                    None,
-                    followup.due(first_due),
-                    post_date,
-                    length,
-                    limit,
-                )
-            )
+            due = followup.due(first_due)
+            items.append(planned(network, seq, followup.text, None, due, length, limit))
     if errors:
         return [], errors, unconfigured
     return items, [], unconfigured
