@@ -375,7 +375,10 @@ def _link_target(url: str) -> str:
 
 def _link_words(url: str) -> str:
     """Something to build a slug from when an entry has no title: its last path segment."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a stranger's malformed link ("https://[::1/"): no words from it
+        return ""
     segments = [s for s in parts.path.split("/") if s]
     return PurePosixPath(unquote(segments[-1])).stem if segments else parts.netloc
 
