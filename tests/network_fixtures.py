@@ -11,7 +11,6 @@ is that server, reset for each test.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,12 +112,10 @@ def one_post_site(
 
 
 def gives_up_quickly(
-    standin: StandIn, call: Callable[[], object], *, within: float, match: str | None = None
+    standin: StandIn, call: Callable[[], object], *, match: str | None = None
 ) -> None:
-    """A "timeout" fault on ``standin``: ``call`` raises Transient (``match``) within
-    ``within`` seconds, long before the stand-in would answer."""
+    """A "timeout" fault on ``standin`` (it stalls, then answers normally): ``call`` raises
+    Transient (``match``), so the client gave up instead of waiting for the answer."""
     standin.fail_next(1, "timeout")
-    started = time.monotonic()
     with pytest.raises(Transient, match=match):
         call()
-    assert time.monotonic() - started < within

@@ -325,22 +325,18 @@ def slow_server() -> Iterator[str]:
 
 def test_a_dripping_body_hits_the_total_deadline(slow_server: str) -> None:
     limits = Limits(timeout=0.5, deadline=0.8)  # every read is quick; the whole is not
-    started = time.monotonic()
     with HttpSession("test", limits=limits) as http:
         fault = http.fetch("GET", f"{slow_server}/drip")
     assert isinstance(fault, Fault) and fault.reason == TIMED_OUT and fault.kind is Transient
     assert "took longer than 0.8 s" in str(fault.error("test"))
-    assert time.monotonic() - started < 1.5
 
 
 def test_a_silent_server_hits_the_read_timeout(slow_server: str) -> None:
-    started = time.monotonic()
     with (
         HttpSession("test", limits=Limits(timeout=0.3)) as http,
         pytest.raises(Transient, match=r"timed out after 0\.3 s"),
     ):
         http.request("GET", f"{slow_server}/stall")
-    assert time.monotonic() - started < 1.5
 
 
 def test_the_url_check_after_a_deploy(slow_server: str) -> None:
@@ -349,6 +345,4 @@ def test_the_url_check_after_a_deploy(slow_server: str) -> None:
     assert syndicator._answers(f"{slow_server}/moved")  # a redirect to a page that answers
     assert not syndicator._answers(f"{slow_server}/missing")
     assert not syndicator._answers("http://127.0.0.1:9/refused")
-    started = time.monotonic()
     assert syndicator._answers(f"{slow_server}/drip")  # the first bytes are enough
-    assert time.monotonic() - started < 1

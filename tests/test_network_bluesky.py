@@ -7,7 +7,6 @@ import json
 import logging
 import socket
 import stat
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -522,14 +521,15 @@ def test_session_creation_is_rate_limited_as_on_bluesky(
 
 
 # -- errors -----------------------------------------------------------------------------
-def test_429_carries_the_time_to_the_ratelimit_reset(standin: FastBluesky, make: Make) -> None:
+def test_429_carries_the_time_to_the_ratelimit_reset(
+    standin: FastBluesky, make: Make, slept: list[float]
+) -> None:
     adapter = make()
     ref = adapter.publish(post())
     standin.fail_next(1, "429", retry_after=30)
-    started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         adapter.fetch_thread(ref)
-    assert time.monotonic() - started < 1  # no sleeping on the limit
+    assert sum(slept) < 1  # no sleeping on the limit
     assert 28 <= (caught.value.retry_after or 0) <= 31
     assert caught.value.retryable
 
@@ -559,7 +559,7 @@ def test_a_publish_that_fails_with_500_is_transient_when_nothing_was_written(
 def test_a_timeout_is_transient_and_quick(standin: FastBluesky, make: Make) -> None:
     adapter = make()
     ref = adapter.publish(post())
-    gives_up_quickly(standin, lambda: adapter.fetch_thread(ref), within=1.0, match="no answer")
+    gives_up_quickly(standin, lambda: adapter.fetch_thread(ref), match="no answer")
 
 
 def test_an_unreachable_server_is_transient(state_dir: Path) -> None:

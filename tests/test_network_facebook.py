@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -261,16 +260,15 @@ def test_reply_to_another_accounts_comment_lands_under_it(
 # -- errors -------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [400, 403, 429])
 def test_rate_limit_carries_the_time_from_the_usage_headers(
-    standin: FacebookStandIn, adapter: FacebookAdapter, status: int
+    standin: FacebookStandIn, adapter: FacebookAdapter, status: int, slept: list[float]
 ) -> None:
     standin.rate_limit_status = status  # type: ignore[misc]
     standin.fail_next(1, "429", retry_after=150)  # Facebook counts minutes: 3
-    started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         adapter.publish(post())
     assert caught.value.retry_after == 180.0
     assert "(#32)" in str(caught.value)
-    assert time.monotonic() - started < 2
+    assert sum(slept) < 1  # no sleeping on the limit
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
@@ -285,7 +283,7 @@ def test_server_errors_are_transient(
 
 def test_timeout_is_transient_and_quick(standin: FacebookStandIn, adapter: FacebookAdapter) -> None:
     ref = adapter.publish(post())
-    gives_up_quickly(standin, lambda: adapter.fetch_thread(ref), within=2, match="timed out")
+    gives_up_quickly(standin, lambda: adapter.fetch_thread(ref), match="timed out")
 
 
 def test_connection_refused_is_transient() -> None:

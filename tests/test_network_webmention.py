@@ -251,9 +251,7 @@ def test_server_errors_are_transient(
 def test_timeout_is_transient_and_quick(
     standin: WebmentionStandIn, adapter: WebmentionAdapter
 ) -> None:
-    gives_up_quickly(
-        standin, lambda: adapter.fetch_thread(ARTICLE_REF), within=2, match="timed out"
-    )
+    gives_up_quickly(standin, lambda: adapter.fetch_thread(ARTICLE_REF), match="timed out")
 
 
 def test_missing_api_is_not_found(standin: WebmentionStandIn) -> None:
@@ -370,7 +368,7 @@ def test_send_errors(standin: WebmentionStandIn, adapter: WebmentionAdapter) -> 
     with pytest.raises(NetworkError, match="redirected too many times"):
         adapter.send(SOURCE, f"{standin.base_url}/redirect/loop")
     gives_up_quickly(
-        standin, lambda: adapter.send(SOURCE, standin.site_url("link")), within=2, match="timed out"
+        standin, lambda: adapter.send(SOURCE, standin.site_url("link")), match="timed out"
     )
     standin.fail_next(1, "503")
     with pytest.raises(Transient):

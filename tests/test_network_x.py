@@ -349,18 +349,19 @@ def test_budget_persists_across_adapters(standin: XStandIn) -> None:
 # -- errors --------------------------------------------------------------------------------
 
 
-def test_rate_limit_carries_retry_time(standin: XStandIn, adapter: XAdapter) -> None:
+def test_rate_limit_carries_retry_time(
+    standin: XStandIn, adapter: XAdapter, slept: list[float]
+) -> None:
     standin.fail_next(1, "429", retry_after=30)
     with pytest.raises(RateLimited) as caught:
         adapter.publish(post("too fast"))
     assert caught.value.retry_after is not None and 28 <= caught.value.retry_after <= 31
     root = standin.add_post("author", "root")
     standin.fail_next(1, "429", retry_after=600)
-    started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         adapter.fetch_thread(ref_to(root.id))
     assert caught.value.retry_after is not None and 598 <= caught.value.retry_after <= 601
-    assert time.monotonic() - started < 2  # never slept on the window
+    assert sum(slept) < 1  # never slept on the window
 
 
 def test_daily_cap_headers_win() -> None:
@@ -383,7 +384,7 @@ def test_server_errors_are_transient(standin: XStandIn, adapter: XAdapter, kind:
 
 
 def test_timeout_is_transient_and_quick(standin: XStandIn, adapter: XAdapter) -> None:
-    gives_up_quickly(standin, lambda: adapter.publish(post("slow")), within=1.5)
+    gives_up_quickly(standin, lambda: adapter.publish(post("slow")))
 
 
 def test_connection_refused_is_transient() -> None:
