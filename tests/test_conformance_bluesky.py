@@ -48,14 +48,7 @@ from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, Shape, mismatches, recorded, shape_of
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.bluesky import BlueskyAdapter, record_key
 from pelican.plugins.engage.networks.bluesky_records import iso_time
@@ -266,34 +259,46 @@ def test_a_blocked_or_missing_post_itself_is_not_found(
         thread = thread["parent"]
     node = thread if placeholder == "blocked" else not_found_post(FOCUS)
     replay.add("GET", X + r"app\.bsky\.feed\.getPostThread", (200, {}, {"thread": node}))
-    with pytest.raises(NotFound, match="gone or blocked"):
+    with pytest.raises(errors.NotFound, match="gone or blocked"):
         adapter.fetch_thread(RemoteRef("bluesky", FOCUS, ""))
 
 
 @pytest.mark.parametrize(
     ("answer", "error", "text"),
     [
-        (recorded("bluesky", "error_400_invalid_request"), NetworkError, "400 InvalidRequest"),
-        (xrpc_error(400, "NotFound", f"Post not found: {FOCUS}"), NotFound, "Post not found"),
-        (xrpc_error(401, "AuthenticationRequired", "Authentication Required"), AuthFailed, "401"),
-        (recorded("bluesky", "error_429_rate_limit"), RateLimited, "RateLimitExceeded"),
-        (xrpc_error(500, "InternalServerError", "Internal Server Error"), Transient, "500"),
-        (xrpc_error(502, "UpstreamFailure", "Upstream Failure"), Transient, "502"),
+        (
+            recorded("bluesky", "error_400_invalid_request"),
+            errors.NetworkError,
+            "400 InvalidRequest",
+        ),
+        (
+            xrpc_error(400, "NotFound", f"Post not found: {FOCUS}"),
+            errors.NotFound,
+            "Post not found",
+        ),
+        (
+            xrpc_error(401, "AuthenticationRequired", "Authentication Required"),
+            errors.AuthFailed,
+            "401",
+        ),
+        (recorded("bluesky", "error_429_rate_limit"), errors.RateLimited, "RateLimitExceeded"),
+        (xrpc_error(500, "InternalServerError", "Internal Server Error"), errors.Transient, "500"),
+        (xrpc_error(502, "UpstreamFailure", "Upstream Failure"), errors.Transient, "502"),
     ],
 )
 def test_error_answers_map_onto_our_errors(
     replay: ReplayServer,
     adapter: BlueskyAdapter,
     answer: Answer,
-    error: type[NetworkError],
+    error: type[errors.NetworkError],
     text: str,
 ) -> None:
     replay.add("GET", X + r"app\.bsky\.feed\.getPostThread", answer)
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(errors.NetworkError) as caught:
         adapter.fetch_thread(RemoteRef("bluesky", FOCUS, ""))
     assert type(caught.value) is error
     assert text in str(caught.value) and PASSWORD not in str(caught.value)
-    if error is RateLimited:
+    if error is errors.RateLimited:
         # ratelimit-reset (epoch seconds) against the answer's own Date header.
         assert caught.value.retry_after == 42.0  # type: ignore[attr-defined]
 
@@ -313,7 +318,7 @@ def test_a_taken_record_key_that_is_not_ours_is_a_duplicate(
         X + r"com\.atproto\.repo\.getRecord",
         (200, {}, {"uri": uri, "cid": "x", "value": other}),
     )
-    with pytest.raises(Duplicate, match="already holds a different post"):
+    with pytest.raises(errors.Duplicate, match="already holds a different post"):
         adapter.publish(post())
 
 

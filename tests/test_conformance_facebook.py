@@ -34,15 +34,8 @@ from network_fixtures import one_post_site, open_adapter, standin_fixtures
 from recordings_data import load, meta
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.cli import cli
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.facebook import (
@@ -162,7 +155,7 @@ def test_recorded_comment_pages_without_id_and_from_are_not_a_complete_read(
     which told the merge that every stored comment was gone.
     """
     serve_thread(replay, comment_pages())
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(errors.AuthFailed) as caught:
         adapter.fetch_thread(RemoteRef("facebook", POST, "https://www.facebook.com/x"))
     message = str(caught.value)
     assert message == (
@@ -185,7 +178,7 @@ def test_rows_lacking_one_field_name_its_own_fix(
     replay: ReplayServer, adapter: FacebookAdapter, rows: Any, named: str, not_named: str
 ) -> None:
     serve_thread(replay, comment_pages(rows))
-    with pytest.raises(AuthFailed, match=named) as caught:
+    with pytest.raises(errors.AuthFailed, match=named) as caught:
         adapter.fetch_thread(RemoteRef("facebook", POST, "https://www.facebook.com/x"))
     assert not_named not in str(caught.value)
 
@@ -220,7 +213,7 @@ def test_crash_recovery_of_a_reply_does_not_guess_on_rows_without_from(
     post = OutgoingPost(
         text="Thanks!", idempotency_key="k", reply_to=RemoteRef("facebook", POST, "")
     )
-    with pytest.raises(AuthFailed, match="pages_read_engagement"):
+    with pytest.raises(errors.AuthFailed, match="pages_read_engagement"):
         adapter.find_published(post)
 
 
@@ -257,7 +250,7 @@ def test_rate_limit_codes_are_rate_limited_with_the_usage_headers(
     }
     answer = graph_error(code, RATE_LIMITS[code], status)
     replay.add("GET", f"{V}/{POST}", (answer[0], headers, answer[2]))
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(RemoteRef("facebook", POST, ""))
     assert caught.value.retry_after == 7 * 60
     assert RATE_LIMITS[code] in str(caught.value)
@@ -269,7 +262,7 @@ def test_rate_limit_with_app_usage_only_waits_the_default(
     headers = {"x-app-usage": json.dumps({"call_count": 100, "total_cputime": 3, "total_time": 4})}
     answer = graph_error(4, RATE_LIMITS[4], 403)
     replay.add("GET", f"{V}/{POST}", (answer[0], headers, answer[2]))
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(RemoteRef("facebook", POST, ""))
     assert caught.value.retry_after == 60.0
 
@@ -278,32 +271,48 @@ def test_rate_limit_with_app_usage_only_waits_the_default(
     ("answer", "error", "text"),
     [
         # Recorded bodies (status assumed 400, see their notes): not "gone", not "retry".
-        (recorded("facebook", "error_100_missing_permission"), NetworkError, "pages_read_"),
-        (recorded("facebook", "error_100_app_secret_proof"), NetworkError, "app secret proof"),
+        (recorded("facebook", "error_100_missing_permission"), errors.NetworkError, "pages_read_"),
+        (
+            recorded("facebook", "error_100_app_secret_proof"),
+            errors.NetworkError,
+            "app secret proof",
+        ),
         # Reference example (code 190, subcode 460) as recorded: an expired token.
-        (recorded("facebook", "error_reference_example"), AuthFailed, "code 190, subcode 460"),
-        (recorded("facebook", "error_reference_example", status=401), AuthFailed, "code 190"),
-        (graph_error(200, "(#200) Permissions error", 403), AuthFailed, "(#200)"),
+        (
+            recorded("facebook", "error_reference_example"),
+            errors.AuthFailed,
+            "code 190, subcode 460",
+        ),
+        (
+            recorded("facebook", "error_reference_example", status=401),
+            errors.AuthFailed,
+            "code 190",
+        ),
+        (graph_error(200, "(#200) Permissions error", 403), errors.AuthFailed, "(#200)"),
         (
             graph_error(803, "(#803) Some of the aliases you requested do not exist", 404),
-            NotFound,
+            errors.NotFound,
             "",
         ),
-        (graph_error(100, "Unsupported get request.", 400, subcode=33), NotFound, "subcode 33"),
-        (graph_error(613, RATE_LIMITS[613], 429), RateLimited, "(#613)"),
-        (graph_error(1, "An unknown error has occurred.", 500), Transient, "code 1"),
-        (graph_error(2, "Service temporarily unavailable", 503), Transient, "code 2"),
+        (
+            graph_error(100, "Unsupported get request.", 400, subcode=33),
+            errors.NotFound,
+            "subcode 33",
+        ),
+        (graph_error(613, RATE_LIMITS[613], 429), errors.RateLimited, "(#613)"),
+        (graph_error(1, "An unknown error has occurred.", 500), errors.Transient, "code 1"),
+        (graph_error(2, "Service temporarily unavailable", 503), errors.Transient, "code 2"),
     ],
 )
 def test_error_answers_map_onto_our_errors(
     replay: ReplayServer,
     adapter: FacebookAdapter,
     answer: Answer,
-    error: type[NetworkError],
+    error: type[errors.NetworkError],
     text: str,
 ) -> None:
     replay.add("GET", f"{V}/{POST}", answer)
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(errors.NetworkError) as caught:
         adapter.fetch_thread(RemoteRef("facebook", POST, ""))
     assert type(caught.value) is error
     assert text in str(caught.value) and "fbtrace_id" in str(caught.value)
@@ -312,7 +321,7 @@ def test_error_answers_map_onto_our_errors(
 
 def test_duplicate_post_is_duplicate(replay: ReplayServer, adapter: FacebookAdapter) -> None:
     replay.add("POST", f"{V}/{PAGE}/feed", graph_error(506, "(#506) Duplicate status message"))
-    with pytest.raises(Duplicate, match="506"):
+    with pytest.raises(errors.Duplicate, match="506"):
         adapter.publish(OutgoingPost(text="again", idempotency_key="k"))
 
 

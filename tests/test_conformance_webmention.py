@@ -32,14 +32,7 @@ from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-    Unsupported,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.webmention import WebmentionAdapter
 from pelican.plugins.engage.sandbox.webmention import WebmentionStandIn
@@ -178,20 +171,24 @@ def service_error(status: int, error: str, description: str) -> Answer:
             service_error(
                 400, "invalid_input", "Either an access token or a target URI is required"
             ),
-            NetworkError,
+            errors.NetworkError,
             "target URI is required",
         ),
         (
             service_error(401, "forbidden", "Access token was not valid"),
-            AuthFailed,
+            errors.AuthFailed,
             "Access token was not valid",
         ),
-        (service_error(404, "not_found", "The site was not found"), NotFound, "site was not found"),
-        ((429, {"retry-after": "90"}, "Rate limit exceeded"), RateLimited, "429"),
-        ((500, {}, "Internal Server Error"), Transient, "500"),
+        (
+            service_error(404, "not_found", "The site was not found"),
+            errors.NotFound,
+            "site was not found",
+        ),
+        ((429, {"retry-after": "90"}, "Rate limit exceeded"), errors.RateLimited, "429"),
+        ((500, {}, "Internal Server Error"), errors.Transient, "500"),
         (
             (503, {"content-type": "text/html"}, "<html><h1>503 Service Unavailable</h1></html>"),
-            Transient,
+            errors.Transient,
             "503",
         ),
     ],
@@ -200,23 +197,23 @@ def test_error_answers_map_onto_our_errors(
     replay: ReplayServer,
     adapter: WebmentionAdapter,
     answer: Answer,
-    error: type[NetworkError],
+    error: type[errors.NetworkError],
     text: str,
 ) -> None:
     replay.add("GET", API, answer)
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(errors.NetworkError) as caught:
         adapter.fetch_thread(RemoteRef("webmention", TARGET, TARGET))
     assert type(caught.value) is error and text in str(caught.value)
     assert TOKEN not in str(caught.value)
-    if isinstance(caught.value, RateLimited):
+    if isinstance(caught.value, errors.RateLimited):
         assert caught.value.retry_after == 90
 
 
 def test_publish_reply_and_recovery_are_not_for_the_web(adapter: WebmentionAdapter) -> None:
     post = OutgoingPost(text="x", idempotency_key="k")
-    with pytest.raises(Unsupported):
+    with pytest.raises(errors.Unsupported):
         adapter.publish(post)
-    with pytest.raises(Unsupported):
+    with pytest.raises(errors.Unsupported):
         adapter.reply(RemoteRef("webmention", "739367", TARGET), "thanks", "k")
     assert adapter.find_published(post) is None
 

@@ -38,14 +38,7 @@ from network_fixtures import open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors as failures
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.x import (
     SEARCH_EXPANSIONS,
@@ -140,7 +133,7 @@ def test_a_duplicate_refusal_is_duplicate_when_nothing_matches(
     replay.add("POST", "/2/tweets", recorded("x", "error_403_duplicate_content"))
     serve_me(replay)
     replay.add("GET", r"/2/users/\d+/tweets", recorded("x", "users_mentions"))
-    with pytest.raises(Duplicate, match="duplicate content"):
+    with pytest.raises(failures.Duplicate, match="duplicate content"):
         adapter.publish(OutgoingPost(text="Something else", idempotency_key="k"))
 
 
@@ -222,7 +215,7 @@ def test_another_invalid_request_is_not_taken_for_a_stale_cursor(
     serve_thread(
         replay, conversation_part("tweets", ROOT), recorded("x", "error_400_invalid_request")
     )
-    with pytest.raises(NetworkError, match="start_time") as caught:
+    with pytest.raises(failures.NetworkError, match="start_time") as caught:
         adapter.fetch_thread(ref(ROOT), cursor="1275000000000000000")
     assert not isinstance(caught.value, StaleCursor)
     assert len(replay.calls("GET", "/2/tweets/search/recent")) == 1
@@ -236,7 +229,7 @@ def test_a_plan_without_search_is_one_sentence_about_the_plan(
 ) -> None:
     """Before the fix the 2024 body (no "enrolled" in its detail) was a generic HTTP error."""
     serve_thread(replay, conversation_part("tweets", ROOT), recorded("x", name))
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(failures.AuthFailed) as caught:
         adapter.fetch_thread(ref(ROOT))
     message = str(caught.value)
     required = load("x", name)[2]["required_enrollment"]
@@ -260,30 +253,42 @@ def problem(status: int) -> Answer:
 @pytest.mark.parametrize(
     ("answer", "error", "text"),
     [
-        (recorded("x", "error_401_unauthorized"), AuthFailed, "HTTP 401: Unauthorized"),
-        (recorded("x", "error_403_client_not_enrolled"), AuthFailed, "tweet lookup"),
-        (recorded("x", "error_400_invalid_request"), NetworkError, "HTTP 400: Invalid 'start"),
-        (recorded("x", "users_mentions_user_suspended"), NotFound, "User has been suspended"),
-        (problem(404), NotFound, "HTTP 404: Not Found"),
-        (recorded("x", "error_429_rate_limit"), RateLimited, "HTTP 429: Too Many Requests"),
-        (problem(500), Transient, "HTTP 500"),
-        (problem(503), Transient, "HTTP 503"),
+        (recorded("x", "error_401_unauthorized"), failures.AuthFailed, "HTTP 401: Unauthorized"),
+        (recorded("x", "error_403_client_not_enrolled"), failures.AuthFailed, "tweet lookup"),
+        (
+            recorded("x", "error_400_invalid_request"),
+            failures.NetworkError,
+            "HTTP 400: Invalid 'start",
+        ),
+        (
+            recorded("x", "users_mentions_user_suspended"),
+            failures.NotFound,
+            "User has been suspended",
+        ),
+        (problem(404), failures.NotFound, "HTTP 404: Not Found"),
+        (
+            recorded("x", "error_429_rate_limit"),
+            failures.RateLimited,
+            "HTTP 429: Too Many Requests",
+        ),
+        (problem(500), failures.Transient, "HTTP 500"),
+        (problem(503), failures.Transient, "HTTP 503"),
     ],
 )
 def test_error_answers_map_onto_our_errors(
     replay: ReplayServer,
     adapter: XAdapter,
     answer: Answer,
-    error: type[NetworkError],
+    error: type[failures.NetworkError],
     text: str,
 ) -> None:
     replay.add("GET", f"/2/tweets/{ROOT}", answer)
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(failures.NetworkError) as caught:
         adapter.fetch_thread(ref(ROOT))
     assert type(caught.value) is error
     assert text in str(caught.value)
     assert not any(secret in str(caught.value) for secret in KEYS.values())
-    if error is RateLimited:
+    if error is failures.RateLimited:
         # text/plain body; x-rate-limit-reset read against the answer's own Date header.
         assert caught.value.retry_after == 294.0  # type: ignore[attr-defined]
 

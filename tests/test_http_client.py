@@ -12,14 +12,7 @@ import httpx
 import pytest
 from local_http import drip, serving
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-    Unsupported,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.http_client import (
     TIMED_OUT,
     TOO_MANY_REDIRECTS,
@@ -96,21 +89,21 @@ def test_the_first_readable_header_wins() -> None:
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (400, NetworkError),
-        (401, AuthFailed),
-        (403, AuthFailed),
-        (404, NotFound),
-        (410, NotFound),
-        (408, Transient),
-        (500, Transient),
-        (503, Transient),
-        (429, RateLimited),
+        (400, errors.NetworkError),
+        (401, errors.AuthFailed),
+        (403, errors.AuthFailed),
+        (404, errors.NotFound),
+        (410, errors.NotFound),
+        (408, errors.Transient),
+        (500, errors.Transient),
+        (503, errors.Transient),
+        (429, errors.RateLimited),
     ],
 )
-def test_status_codes_map_onto_our_errors(status: int, error: type[NetworkError]) -> None:
+def test_status_codes_map_onto_our_errors(status: int, error: type[errors.NetworkError]) -> None:
     with (
         answering(status, json={"error": {"message": "the reason"}}) as http,
-        pytest.raises(NetworkError) as caught,
+        pytest.raises(errors.NetworkError) as caught,
     ):
         http.request("GET", "https://api.example/x?token=sekrit")
     assert type(caught.value) is error and caught.value.network == "test"
@@ -121,12 +114,12 @@ def test_status_codes_map_onto_our_errors(status: int, error: type[NetworkError]
 def test_rate_limit_reads_retry_after_then_the_default() -> None:
     with (
         answering(429, headers={"Retry-After": "45"}) as http,
-        pytest.raises(RateLimited) as caught,
+        pytest.raises(errors.RateLimited) as caught,
     ):
         http.request("GET", "https://api.example/x")
     assert caught.value.retry_after == 45.0
     bare = session(lambda request: httpx.Response(429), default_retry_after=60.0)
-    with bare as http, pytest.raises(RateLimited) as caught:
+    with bare as http, pytest.raises(errors.RateLimited) as caught:
         http.request("GET", "https://api.example/x")
     assert caught.value.retry_after == 60.0
 
@@ -134,21 +127,21 @@ def test_rate_limit_reads_retry_after_then_the_default() -> None:
 def test_secrets_from_a_response_body_are_masked() -> None:
     with answering(400, text="bad token tok-123 given") as http:
         http.secrets = ["tok-123"]
-        with pytest.raises(NetworkError, match=r"bad token \*\*\* given"):
+        with pytest.raises(errors.NetworkError, match=r"bad token \*\*\* given"):
             http.request("GET", "https://api.example/x")
 
 
 @pytest.mark.parametrize(
     ("raised", "error", "reason"),
     [
-        (httpx.ConnectError("refused"), Transient, "connection failed"),
-        (httpx.ReadTimeout("slow"), Transient, TIMED_OUT),
-        (httpx.RemoteProtocolError("bad"), Transient, "RemoteProtocolError"),
-        (httpx.UnsupportedProtocol("ftp"), NetworkError, "not an http(s) URL"),
+        (httpx.ConnectError("refused"), errors.Transient, "connection failed"),
+        (httpx.ReadTimeout("slow"), errors.Transient, TIMED_OUT),
+        (httpx.RemoteProtocolError("bad"), errors.Transient, "RemoteProtocolError"),
+        (httpx.UnsupportedProtocol("ftp"), errors.NetworkError, "not an http(s) URL"),
     ],
 )
 def test_transport_failures_map_onto_our_errors(
-    raised: Exception, error: type[NetworkError], reason: str
+    raised: Exception, error: type[errors.NetworkError], reason: str
 ) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise raised
@@ -167,8 +160,8 @@ def test_transport_failures_map_onto_our_errors(
 def test_invalid_urls_are_faults_not_crashes() -> None:
     with answering(200) as http:
         fault = http.fetch("GET", "http://[::1/")
-        assert isinstance(fault, Fault) and fault.kind is NetworkError
-        with pytest.raises(NetworkError, match="invalid URL"):
+        assert isinstance(fault, Fault) and fault.kind is errors.NetworkError
+        with pytest.raises(errors.NetworkError, match="invalid URL"):
             http.request("GET", "https://\x00/")
 
 
@@ -186,7 +179,7 @@ def test_user_agent_and_session_headers_go_out() -> None:
 
 
 def test_a_body_that_is_not_json_is_transient() -> None:
-    with answering(200, text="<html>") as http, pytest.raises(Transient, match="not JSON"):
+    with answering(200, text="<html>") as http, pytest.raises(errors.Transient, match="not JSON"):
         http.get_json("https://api.example/x")
 
 
@@ -214,13 +207,13 @@ def test_redirects_are_followed_up_to_the_limit() -> None:
     with session(chain(3), limits=Limits(max_redirects=3)) as http:
         fault = http.fetch("GET", "https://a.example/0", follow_redirects=True)
         assert isinstance(fault, Fault) and fault.reason == TOO_MANY_REDIRECTS
-        with pytest.raises(NetworkError, match="redirected too many times"):
+        with pytest.raises(errors.NetworkError, match="redirected too many times"):
             http.request("GET", "https://a.example/0", follow_redirects=True)
 
 
 def test_a_redirect_not_followed_is_an_error_naming_it() -> None:
     with session(chain(1)) as http:
-        with pytest.raises(NetworkError, match="answered 302"):
+        with pytest.raises(errors.NetworkError, match="answered 302"):
             http.request("POST", "https://a.example/0")
         answer = http.fetch("GET", "https://a.example/0")
     assert isinstance(answer, httpx.Response) and answer.status_code == 302
@@ -236,10 +229,10 @@ def test_private_addresses_are_refused_on_every_hop() -> None:
         return httpx.Response(200, text="inside")
 
     with session(handler, refuse_private=True) as http:
-        with pytest.raises(Unsupported, match=r"10\.0\.0\.7 is a private address"):
+        with pytest.raises(errors.Unsupported, match=r"10\.0\.0\.7 is a private address"):
             http.request("GET", f"http://{PUBLIC}/", follow_redirects=True)
         fault = http.fetch("GET", "http://127.0.0.1:8000/")
-        assert isinstance(fault, Fault) and fault.kind is Unsupported
+        assert isinstance(fault, Fault) and fault.kind is errors.Unsupported
     assert sent == [PUBLIC]  # the private hop was never sent
     with session(handler, refuse_private=True, trusted_hosts={"10.0.0.7"}) as http:
         assert http.request("GET", f"http://{PUBLIC}/", follow_redirects=True).text == "inside"
@@ -262,7 +255,7 @@ def test_the_size_cap_is_counted_as_data_arrives() -> None:
         return httpx.Response(200, content=endless())
 
     with session(handler, limits=Limits(max_bytes=5000)) as http:
-        with pytest.raises(NetworkError, match="more than 5,000 bytes"):
+        with pytest.raises(errors.NetworkError, match="more than 5,000 bytes"):
             http.request("GET", "https://a.example/")
         assert len(sent) <= 6  # stopped reading, did not buffer all 10 MB first
         sent.clear()
@@ -272,7 +265,7 @@ def test_the_size_cap_is_counted_as_data_arrives() -> None:
 
 
 def test_error_bodies_are_read_only_as_far_as_the_message_needs() -> None:
-    with answering(500, content=b"E" * 1_000_000) as http, pytest.raises(Transient):
+    with answering(500, content=b"E" * 1_000_000) as http, pytest.raises(errors.Transient):
         http.request("GET", "https://a.example/")
 
 
@@ -287,7 +280,7 @@ def test_compressed_bodies_are_decoded_and_bombs_refused() -> None:
 
     with session(handler) as http:
         assert http.get_json("https://a.example/small") == {"fine": True}
-        with pytest.raises(NetworkError, match="decompresses more than 100-fold"):
+        with pytest.raises(errors.NetworkError, match="decompresses more than 100-fold"):
             http.request("GET", "https://a.example/bomb")
 
 
@@ -327,14 +320,14 @@ def test_a_dripping_body_hits_the_total_deadline(slow_server: str) -> None:
     limits = Limits(timeout=0.5, deadline=0.8)  # every read is quick; the whole is not
     with HttpSession("test", limits=limits) as http:
         fault = http.fetch("GET", f"{slow_server}/drip")
-    assert isinstance(fault, Fault) and fault.reason == TIMED_OUT and fault.kind is Transient
+    assert isinstance(fault, Fault) and fault.reason == TIMED_OUT and fault.kind is errors.Transient
     assert "took longer than 0.8 s" in str(fault.error("test"))
 
 
 def test_a_silent_server_hits_the_read_timeout(slow_server: str) -> None:
     with (
         HttpSession("test", limits=Limits(timeout=0.3)) as http,
-        pytest.raises(Transient, match=r"timed out after 0\.3 s"),
+        pytest.raises(errors.Transient, match=r"timed out after 0\.3 s"),
     ):
         http.request("GET", f"{slow_server}/stall")
 

@@ -15,14 +15,7 @@ import httpx
 import pytest
 from network_fixtures import gives_up_quickly
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.bluesky import (
@@ -102,7 +95,7 @@ def test_constructor_and_measure_need_no_network_and_no_credentials(
     assert adapter.max_length() == 300
     assert adapter.measure("hello") == 5
     assert standin.requests == []
-    with pytest.raises(AuthFailed, match="BLUESKY_HANDLE and BLUESKY_APP_PASSWORD"):
+    with pytest.raises(errors.AuthFailed, match="BLUESKY_HANDLE and BLUESKY_APP_PASSWORD"):
         adapter.publish(post())
     assert standin.requests == []
     assert offline(max_length=280).max_length() == 280
@@ -149,7 +142,7 @@ def test_the_server_agrees_with_measure_at_the_limit(standin: FastBluesky, make:
     assert adapter.measure(text) == 300
     ref = adapter.publish(post(text, key="at-limit", link=None))
     assert standin.live(ref.id) is not None
-    with pytest.raises(NetworkError, match="300 graphemes"):
+    with pytest.raises(errors.NetworkError, match="300 graphemes"):
         adapter.publish(post(text + "!", key="over-limit", link=None))
     assert count(standin, "com.atproto.repo.createRecord") == 1  # refused before any call
 
@@ -255,7 +248,7 @@ def test_a_post_whose_answer_was_lost_is_found_on_retry(standin: FastBluesky, ma
     adapter = make()
     adapter.find_published(post())  # log in first
     standin.lose_next_write()
-    with pytest.raises(Transient):
+    with pytest.raises(errors.Transient):
         adapter.publish(post())
     assert len(standin.posts_by("author")) == 1  # it did land
     ref = adapter.publish(post())
@@ -275,7 +268,7 @@ def test_a_post_without_created_at_still_gets_a_stable_key(
 
 def test_someone_elses_record_at_our_key_is_a_duplicate(standin: FastBluesky, make: Make) -> None:
     standin.add_post("author", "an older, different post", rkey=record_key(WHEN, "post-1"))
-    with pytest.raises(Duplicate, match="different post"):
+    with pytest.raises(errors.Duplicate, match="different post"):
         make().publish(post())
     assert len(standin.posts_by("author")) == 1
 
@@ -515,7 +508,7 @@ def test_session_creation_is_rate_limited_as_on_bluesky(
     make().find_published(post())
     elsewhere = AdapterContext(env=standin.environment(), state_dir=tmp_path / "other")
     fresh = BlueskyAdapter({"base_url": standin.base_url, "timeout": 0.5}, elsewhere)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         fresh.find_published(post())
     assert 290 <= (caught.value.retry_after or 0) <= 301
 
@@ -527,7 +520,7 @@ def test_429_carries_the_time_to_the_ratelimit_reset(
     adapter = make()
     ref = adapter.publish(post())
     standin.fail_next(1, "429", retry_after=30)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(ref)
     assert sum(slept) < 1  # no sleeping on the limit
     assert 28 <= (caught.value.retry_after or 0) <= 31
@@ -539,7 +532,7 @@ def test_server_errors_are_transient(standin: FastBluesky, make: Make, kind: str
     adapter = make()
     ref = adapter.publish(post())
     standin.fail_next(1, kind)
-    with pytest.raises(Transient):
+    with pytest.raises(errors.Transient):
         adapter.fetch_thread(ref)
     assert adapter.fetch_thread(ref).post.id == ref.id
 
@@ -550,7 +543,7 @@ def test_a_publish_that_fails_with_500_is_transient_when_nothing_was_written(
     adapter = make()
     adapter.find_published(post())
     standin.fail_next(1, "500")
-    with pytest.raises(Transient):
+    with pytest.raises(errors.Transient):
         adapter.publish(post())
     assert standin.posts_by("author") == []
     assert adapter.publish(post()).id == standin.posts_by("author")[0].id
@@ -571,7 +564,7 @@ def test_an_unreachable_server_is_transient(state_dir: Path) -> None:
         {"base_url": f"http://127.0.0.1:{port}", "timeout": 0.5},
         AdapterContext(env=env, state_dir=state_dir),
     )
-    with pytest.raises(Transient, match="connection failed"):
+    with pytest.raises(errors.Transient, match="connection failed"):
         adapter.find_published(post())
 
 
@@ -580,12 +573,12 @@ def test_a_deleted_post_is_not_found(standin: FastBluesky, make: Make) -> None:
     ref = adapter.publish(post())
     reply = standin.add_reply(ref.id, "bob", "soon gone")
     standin.delete(ref.id)
-    with pytest.raises(NotFound, match="NotFound"):
+    with pytest.raises(errors.NotFound, match="NotFound"):
         adapter.fetch_thread(ref)
     standin.delete(reply.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.reply(RemoteRef("bluesky", reply.id, ""), "too late", "late-answer")
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.fetch_thread(RemoteRef("bluesky", "not-an-at-uri", ""))
 
 
@@ -595,7 +588,7 @@ def test_a_wrong_app_password_fails_without_leaking_it(
     caplog.set_level(logging.DEBUG)
     secret = "wrong-SECRET-pass-9f3k"
     adapter = make(env={"BLUESKY_HANDLE": "author.bsky.social", "BLUESKY_APP_PASSWORD": secret})
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(errors.AuthFailed) as caught:
         adapter.publish(post())
     assert "Invalid identifier or password" in str(caught.value)
     assert "BLUESKY_APP_PASSWORD" in str(caught.value)
@@ -613,13 +606,13 @@ def test_tokens_and_password_never_reach_errors_or_logs(
     messages = []
     for kind in ("429", "500", "timeout"):
         standin.fail_next(1, kind)
-        with pytest.raises(NetworkError) as caught:
+        with pytest.raises(errors.NetworkError) as caught:
             adapter.fetch_thread(ref)
         messages.append(str(caught.value))
     standin.revoke_sessions()
     env = standin.environment()
     standin.app_password = "changed-on-the-server"  # type: ignore[misc]
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(errors.AuthFailed) as caught:
         make(env=env).fetch_thread(ref)  # stored session refused, then the password too
     messages.append(str(caught.value))
     secrets = [PASSWORD, *standin.tokens]

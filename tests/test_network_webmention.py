@@ -18,14 +18,7 @@ from network_fixtures import (
     standin_options,
 )
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-    Unsupported,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.http_client import is_private_host
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.webmention import WebmentionAdapter, parse_link_header
@@ -206,7 +199,7 @@ def test_wrong_token_is_auth_failed_and_never_shown(
     caplog.set_level(logging.DEBUG)
     wrong = "wmWRONGtoken-0000"
     adapter = make_adapter(standin, env={"WEBMENTIONIO_TOKEN": wrong})
-    with adapter, pytest.raises(AuthFailed, match="Access token was not valid") as caught:
+    with adapter, pytest.raises(errors.AuthFailed, match="Access token was not valid") as caught:
         adapter.fetch_thread(ARTICLE_REF)
     assert wrong not in str(caught.value)
     assert standin.requests[-1].query["token"] == [wrong]
@@ -217,7 +210,7 @@ def test_rate_limit_carries_retry_after(
     standin: WebmentionStandIn, adapter: WebmentionAdapter
 ) -> None:
     standin.fail_next(1, "429", retry_after=45)
-    with pytest.raises(RateLimited, match="rate_limit_exceeded") as caught:
+    with pytest.raises(errors.RateLimited, match="rate_limit_exceeded") as caught:
         adapter.fetch_thread(ARTICLE_REF)
     assert caught.value.retry_after == 45.0
 
@@ -234,7 +227,7 @@ def test_retry_after_as_an_http_date(
 
     monkeypatch.setattr(standin, "rate_limited", dated)
     standin.fail_next(1, "429", retry_after=120)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(ARTICLE_REF)
     assert caught.value.retry_after is not None and 118 <= caught.value.retry_after <= 121
 
@@ -244,7 +237,7 @@ def test_server_errors_are_transient(
     standin: WebmentionStandIn, adapter: WebmentionAdapter, kind: str
 ) -> None:
     standin.fail_next(1, kind)
-    with pytest.raises(Transient, match=kind):
+    with pytest.raises(errors.Transient, match=kind):
         adapter.fetch_thread(ARTICLE_REF)
 
 
@@ -256,7 +249,7 @@ def test_timeout_is_transient_and_quick(
 
 def test_missing_api_is_not_found(standin: WebmentionStandIn) -> None:
     adapter = make_adapter(standin, base_url=standin.base_url + "/nowhere")
-    with adapter, pytest.raises(NotFound, match="404"):
+    with adapter, pytest.raises(errors.NotFound, match="404"):
         adapter.fetch_thread(ARTICLE_REF)
 
 
@@ -266,13 +259,13 @@ def test_token_never_appears_in_errors_or_logs(
     caplog.set_level(logging.DEBUG)
     for kind in ("429", "500", "503", "timeout"):
         standin.fail_next(1, kind)
-        with pytest.raises(NetworkError) as caught:
+        with pytest.raises(errors.NetworkError) as caught:
             adapter.fetch_thread(ARTICLE_REF)
         assert TOKEN not in str(caught.value)
     adapter.fetch_thread(ARTICLE_REF)
     assert TOKEN not in caplog.text
     refused = make_adapter(standin, base_url="http://127.0.0.1:9")
-    with refused, pytest.raises(Transient) as caught:
+    with refused, pytest.raises(errors.Transient) as caught:
         refused.fetch_thread(ARTICLE_REF)
     assert TOKEN not in str(caught.value) and TOKEN not in caplog.text
 
@@ -280,9 +273,9 @@ def test_token_never_appears_in_errors_or_logs(
 # -- no posting, no replying -------------------------------------------------------------
 def test_publish_and_reply_are_unsupported_with_a_hint(adapter: WebmentionAdapter) -> None:
     assert not adapter.can_publish and not adapter.can_reply
-    with pytest.raises(Unsupported, match="send"):
+    with pytest.raises(errors.Unsupported, match="send"):
         adapter.publish(OutgoingPost(text="hi", idempotency_key="k"))
-    with pytest.raises(Unsupported, match="reply on your own site and send a webmention"):
+    with pytest.raises(errors.Unsupported, match="reply on your own site and send a webmention"):
         adapter.reply(RemoteRef("webmention", "1", "https://bob.example/1"), "thanks", "k")
 
 
@@ -345,7 +338,7 @@ def test_no_endpoint_is_unsupported(
     standin: WebmentionStandIn, adapter: WebmentionAdapter, name: str
 ) -> None:
     target = standin.site_url(name)
-    with pytest.raises(Unsupported, match=f"no webmention endpoint at {target}"):
+    with pytest.raises(errors.Unsupported, match=f"no webmention endpoint at {target}"):
         adapter.send(SOURCE, target)
     assert standin.received == []
 
@@ -363,18 +356,18 @@ def test_other_success_answers_are_accepted(
 
 
 def test_send_errors(standin: WebmentionStandIn, adapter: WebmentionAdapter) -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.send(SOURCE, standin.site_url("missing"))
-    with pytest.raises(NetworkError, match="redirected too many times"):
+    with pytest.raises(errors.NetworkError, match="redirected too many times"):
         adapter.send(SOURCE, f"{standin.base_url}/redirect/loop")
     gives_up_quickly(
         standin, lambda: adapter.send(SOURCE, standin.site_url("link")), match="timed out"
     )
     standin.fail_next(1, "503")
-    with pytest.raises(Transient):
+    with pytest.raises(errors.Transient):
         adapter.send(SOURCE, standin.site_url("link"))
     standin.fail_next(1, "429", retry_after=60)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.send(SOURCE, standin.site_url("link"))
     assert caught.value.retry_after == 60.0
     assert standin.received == []
@@ -382,7 +375,7 @@ def test_send_errors(standin: WebmentionStandIn, adapter: WebmentionAdapter) -> 
 
 def test_private_addresses_can_be_refused(standin: WebmentionStandIn) -> None:
     adapter = make_adapter(standin, allow_private_addresses=False)
-    with adapter, pytest.raises(Unsupported, match="private address"):
+    with adapter, pytest.raises(errors.Unsupported, match="private address"):
         adapter.send(SOURCE, standin.site_url("link"))
     assert standin.requests == []
     assert is_private_host("127.0.0.1") and is_private_host("10.1.2.3") and is_private_host("::1")
