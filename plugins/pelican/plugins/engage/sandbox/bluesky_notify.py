@@ -17,49 +17,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Item, Request, Response, iso_millis, route
+from .base import Request, Response, iso_millis, route
 from .bluesky_views import BlueskyViews
 from .bluesky_xrpc import POST, X, cid_for, tid
-from .notify import Event, EventLog
-from .ratelimits import HitWindow
+from .notify import Event, NotifyingStandIn
+from .ratelimits import WindowedStandIn
 
 RATE_LIMIT, RATE_WINDOW = 3000, 300
 RECORD_TYPES = {"like": "app.bsky.feed.like", "repost": "app.bsky.feed.repost"}
 
 
-class BlueskyNotifications(BlueskyViews):
+class BlueskyNotifications(WindowedStandIn, NotifyingStandIn, BlueskyViews):
     """listNotifications over an :class:`EventLog`, and the rate-limit window."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.notices = EventLog()
-        self.window = HitWindow(RATE_LIMIT, RATE_WINDOW)
-        super().__init__(**kw)
-
-    def enforce_rate_limit(self, limit: int | None) -> None:
-        """Answer 429 once a caller made ``limit`` calls in five minutes (None: only report)."""
-        self.window.enforce(limit)
-
-    def reset(self) -> None:
-        with self.lock:
-            super().reset()
-            self.notices.clear()
-            self.window.clear()
-            self.window.enforce(None)
-            self.window.limit = RATE_LIMIT
-
-    # -- what the author is notified of ---------------------------------------------
-    def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
-        item = super().add_post(author, text, parent_id=parent_id, **kw)
-        self.notices.reply_written(item, self.items.get)
-        return item
-
-    def like(self, item_id: str, *accounts: str) -> None:
-        super().like(item_id, *accounts)
-        self.notices.acted_on("like", self.items[item_id], accounts or ("carol",))
-
-    def repost(self, item_id: str, *accounts: str) -> None:
-        super().repost(item_id, *accounts)
-        self.notices.acted_on("repost", self.items[item_id], accounts or ("dave",))
+    window_limit, window_seconds = RATE_LIMIT, RATE_WINDOW
+    like_reason, repost_reason = "like", "repost"
 
     # -- rate-limit headers ----------------------------------------------------------
     def dispatch(self, request: Request) -> Response | None:

@@ -12,41 +12,27 @@ it, as Facebook does, with error code 32 and ``estimated_time_to_regain_access``
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from .base import Request, Response, StandIn
-from .ratelimits import HitWindow
+from .ratelimits import WindowedStandIn
 
 USAGE_LIMIT, USAGE_WINDOW = 10_000, 3600
 
 
-class FacebookUsage(StandIn):
+class FacebookUsage(WindowedStandIn, StandIn):
     """Counts Graph API calls and answers them with ``X-App-Usage``."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.usage = HitWindow(USAGE_LIMIT, USAGE_WINDOW)
-        super().__init__(**kw)
-
-    def enforce_rate_limit(self, limit: int | None) -> None:
-        """Throttle once ``limit`` calls were made in the hour (None: only report)."""
-        self.usage.enforce(limit)
-
-    def reset(self) -> None:
-        with self.lock:
-            super().reset()
-            self.usage.clear()
-            self.usage.enforce(None)
-            self.usage.limit = USAGE_LIMIT
+    window_limit, window_seconds = USAGE_LIMIT, USAGE_WINDOW
 
     def dispatch(self, request: Request) -> Response | None:
-        refused = self.usage.refused("app")
+        refused = self.window.refused("app")
         if refused is not None:
             with self.lock:
                 self.requests.append(request)
             return self.rate_limited(refused.reset_in)
         response = super().dispatch(request)
         if response is not None and response.status < 400:
-            state = self.usage.hit("app")
+            state = self.window.hit("app")
             percent = min(100, int(100 * state.used / max(state.limit, 1)))
             usage = {"call_count": percent, "total_cputime": percent // 2, "total_time": percent}
             response.headers["X-App-Usage"] = json.dumps(usage)

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from .base import Account, Item, Request, Response, route
 from .mastodon_text import URL_RESERVED, countable_length
 from .mastodon_views import MAX_CHARACTERS, MastodonViews, Scheduled
-from .notify import EventLog
+from .notify import NotifyingStandIn
 
 MIN_SCHEDULE_OFFSET = timedelta(minutes=5)
 SCHEDULED_TOTAL_LIMIT = 300
@@ -47,10 +47,11 @@ _NOT_FOUND = "Record not found"
 _STATUS_NOT_FOUND = "Not Found"
 
 
-class MastodonStandIn(MastodonViews):
+class MastodonStandIn(NotifyingStandIn, MastodonViews):
     """Mastodon 4.4's statuses, context, instance and credentials endpoints."""
 
     network: ClassVar[str] = "mastodon"
+    like_reason, repost_reason = "favourite", "reblog"  # the notification types
 
     def __init__(self, **kw: Any) -> None:
         self.tokens: dict[str, str] = {}
@@ -63,7 +64,6 @@ class MastodonStandIn(MastodonViews):
         self.rate_limit = RATE_LIMIT  # calls per token and window, as the headers report
         self.enforcing = False  # answer 429 past the limit (tests of pacing turn this on)
         self._status_ids = iter(range(113_400_000_000_000_001, 10**19))
-        self.notices = EventLog()  # what GET /api/v1/notifications tells the author
 
     # -- accounts ---------------------------------------------------------------
     def add_account(self, key: str, name: str) -> Account:
@@ -93,26 +93,12 @@ class MastodonStandIn(MastodonViews):
             self._idempotency.clear()
             self._async_refresh.clear()
             self._hits.clear()
-            self.notices.clear()
             self.rate_limit, self.enforcing = RATE_LIMIT, False
             self.tokens = {f"sandbox-mastodon-{key}-token": key for key in self.accounts}
             self.reset_style = "iso"
             self.max_characters, self.url_reserved = MAX_CHARACTERS, URL_RESERVED
 
     # -- notifications (sandbox/notify.py) ---------------------------------------------
-    def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
-        item = super().add_post(author, text, parent_id=parent_id, **kw)
-        self.notices.reply_written(item, self.items.get)
-        return item
-
-    def like(self, item_id: str, *accounts: str) -> None:
-        super().like(item_id, *accounts)
-        self.notices.acted_on("favourite", self.items[item_id], accounts or ("carol",))
-
-    def repost(self, item_id: str, *accounts: str) -> None:
-        super().repost(item_id, *accounts)
-        self.notices.acted_on("reblog", self.items[item_id], accounts or ("dave",))
-
     @route("GET", r"/api/v1/notifications", auth="required")
     def notifications(self, request: Request) -> Response:
         """The author's notifications, newest first, with Mastodon's paging parameters."""

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from .base import Item
 
@@ -86,3 +87,35 @@ class EventLog:
             found = [e for e in found if e.id > min_id][:limit]
             return list(reversed(found))
         return list(reversed(found))[:limit]
+
+
+class NotifyingStandIn:
+    """Mixin for a stand-in with a notification feed: replies, likes and reposts written
+    through its controls become :class:`Event` entries of ``self.notices``."""
+
+    like_reason: ClassVar[str]  # how the network names a like ("favourite") and a repost
+    repost_reason: ClassVar[str]
+    items: dict[str, Item]
+    lock: Any
+
+    def __init__(self, **kw: Any) -> None:
+        self.notices = EventLog()
+        super().__init__(**kw)
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()  # type: ignore[misc]
+            self.notices.clear()
+
+    def add_post(self, author: str, text: str, parent_id: str | None = None, **kw: Any) -> Item:
+        item: Item = super().add_post(author, text, parent_id=parent_id, **kw)  # type: ignore[misc]
+        self.notices.reply_written(item, self.items.get)
+        return item
+
+    def like(self, item_id: str, *accounts: str) -> None:
+        super().like(item_id, *accounts)  # type: ignore[misc]
+        self.notices.acted_on(self.like_reason, self.items[item_id], accounts or ("carol",))
+
+    def repost(self, item_id: str, *accounts: str) -> None:
+        super().repost(item_id, *accounts)  # type: ignore[misc]
+        self.notices.acted_on(self.repost_reason, self.items[item_id], accounts or ("dave",))

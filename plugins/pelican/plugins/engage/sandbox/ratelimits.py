@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,30 @@ class HitWindow:
             recent.append(now)
             self._hits[key] = recent
             return WindowState(self.limit, len(recent), self.seconds - (now - recent[0]))
+
+
+class WindowedStandIn:
+    """Mixin for a stand-in: one :class:`HitWindow` as ``self.window``, a test control to
+    enforce it, and a reset back to the network's default limit."""
+
+    window_limit: ClassVar[int]
+    window_seconds: ClassVar[float]
+    lock: Any  # the stand-in's lock
+
+    def __init__(self, **kw: Any) -> None:
+        self.window = HitWindow(self.window_limit, self.window_seconds)
+        super().__init__(**kw)
+
+    def enforce_rate_limit(self, limit: int | None) -> None:
+        """Answer 429 once a caller made ``limit`` calls in the window (None: only report)."""
+        self.window.enforce(limit)
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()  # type: ignore[misc]
+            self._restart_window()
+
+    def _restart_window(self) -> None:
+        self.window.clear()
+        self.window.enforce(None)
+        self.window.limit = self.window_limit

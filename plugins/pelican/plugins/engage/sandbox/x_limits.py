@@ -13,10 +13,9 @@ conversation, unless it was written with ``extra={"mention": False}``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .base import Item, Request, Response
-from .ratelimits import HitWindow
+from .ratelimits import WindowedStandIn
 from .x_views import XViews
 
 WINDOW = 900  # X's rate-limit windows are 15 minutes
@@ -24,23 +23,10 @@ DEFAULT_LIMIT = 10_000
 _ENDPOINT = re.compile(r"\d+")
 
 
-class XLimits(XViews):
+class XLimits(WindowedStandIn, XViews):
     """Per-endpoint windows over every ``/2/`` call."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.window = HitWindow(DEFAULT_LIMIT, WINDOW)
-        super().__init__(**kw)
-
-    def enforce_rate_limit(self, limit: int | None) -> None:
-        """Answer 429 once an endpoint had ``limit`` calls in 15 minutes (None: only report)."""
-        self.window.enforce(limit)
-
-    def reset(self) -> None:
-        with self.lock:
-            super().reset()
-            self.window.clear()
-            self.window.enforce(None)
-            self.window.limit = DEFAULT_LIMIT
+    window_limit, window_seconds = DEFAULT_LIMIT, WINDOW
 
     def dispatch(self, request: Request) -> Response | None:
         if not request.path.startswith("/2/"):
