@@ -11,15 +11,7 @@ import httpx
 import pytest
 from network_fixtures import cleared, gives_up_quickly, module_server, open_adapter, standin_options
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    ConfigError,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors as failures
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.facebook import (
     FacebookAdapter,
@@ -57,7 +49,7 @@ def post(text: str = "My take: read this https://blog.example/p", **kw: object) 
 
 # -- construction -------------------------------------------------------------------
 def test_page_id_is_required() -> None:
-    with pytest.raises(ConfigError, match=r"ENGAGE_NETWORKS\['facebook'\]\['page_id'\]"):
+    with pytest.raises(failures.ConfigError, match=r"ENGAGE_NETWORKS\['facebook'\]\['page_id'\]"):
         FacebookAdapter({}, AdapterContext(env={}))
 
 
@@ -65,7 +57,7 @@ def test_construction_needs_no_network_and_no_credentials(standin: FacebookStand
     adapter = FacebookAdapter(standin.network_options(), AdapterContext(env={}))
     assert adapter.measure("hello") == 5 and adapter.max_length() == 63206
     assert standin.requests == []
-    with pytest.raises(AuthFailed, match="FACEBOOK_PAGE_ACCESS_TOKEN"):
+    with pytest.raises(failures.AuthFailed, match="FACEBOOK_PAGE_ACCESS_TOKEN"):
         adapter.publish(post())
     assert standin.requests == []
 
@@ -108,7 +100,7 @@ def test_thread_reply_lands_under_our_own_post(
 
 def test_duplicate_post_is_reported_as_duplicate(adapter: FacebookAdapter) -> None:
     adapter.publish(post())
-    with pytest.raises(Duplicate, match="506"):
+    with pytest.raises(failures.Duplicate, match="506"):
         adapter.publish(post())
 
 
@@ -220,7 +212,7 @@ def test_comments_without_ids_or_authors_fail_the_read_naming_the_fix(
     standin.add_reply(bob.id, "carol", "Hi Bob")
     standin.moderate_task = withheld not in ("id", "both")
     standin.read_engagement = withheld not in ("from", "both")
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(failures.AuthFailed) as caught:
         adapter.fetch_thread(ref)
     assert str(caught.value).startswith("facebook: 2 of 2 comments came without their ")
     assert fix in str(caught.value)
@@ -230,7 +222,7 @@ def test_comments_without_ids_or_authors_fail_the_read_naming_the_fix(
         text="Thanks", idempotency_key="k", reply_to=RemoteRef("facebook", bob.id, "")
     )
     standin.add_reply(bob.id, "author", "Thanks")
-    with pytest.raises(AuthFailed):
+    with pytest.raises(failures.AuthFailed):
         adapter.find_published(mine)
 
 
@@ -264,7 +256,7 @@ def test_rate_limit_carries_the_time_from_the_usage_headers(
 ) -> None:
     standin.rate_limit_status = status  # type: ignore[misc]
     standin.fail_next(1, "429", retry_after=150)  # Facebook counts minutes: 3
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(failures.RateLimited) as caught:
         adapter.publish(post())
     assert caught.value.retry_after == 180.0
     assert "(#32)" in str(caught.value)
@@ -276,7 +268,7 @@ def test_server_errors_are_transient(
     standin: FacebookStandIn, adapter: FacebookAdapter, kind: str
 ) -> None:
     standin.fail_next(1, kind)
-    with pytest.raises(Transient, match=kind):
+    with pytest.raises(failures.Transient, match=kind):
         adapter.publish(post())
     assert adapter.publish(post()).id  # the next call goes through
 
@@ -292,7 +284,7 @@ def test_connection_refused_is_transient() -> None:
         FacebookAdapter(
             options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": TOKEN})
         ) as adapter,
-        pytest.raises(Transient) as caught,
+        pytest.raises(failures.Transient) as caught,
     ):
         adapter.fetch_thread(RemoteRef("facebook", "1_1", ""))
     assert TOKEN not in str(caught.value)
@@ -304,10 +296,10 @@ def test_deleted_post_and_comment_are_not_found(
     ref = adapter.publish(post())
     bob = standin.add_reply(ref.id, "bob", "hi")
     standin.delete(bob.id)
-    with pytest.raises(NotFound, match="does not exist"):
+    with pytest.raises(failures.NotFound, match="does not exist"):
         adapter.reply(RemoteRef("facebook", bob.id, ""), "too late", "k")
     standin.delete(ref.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(failures.NotFound):
         adapter.fetch_thread(ref)
 
 
@@ -318,7 +310,7 @@ def test_bad_token_is_auth_failed_and_never_shown(
     wrong = "EAAGwrongTOKENvalue1234"
     options = {**standin.network_options(), "timeout": 0.5}
     adapter = FacebookAdapter(options, AdapterContext(env={"FACEBOOK_PAGE_ACCESS_TOKEN": wrong}))
-    with pytest.raises(AuthFailed, match="190") as caught:
+    with pytest.raises(failures.AuthFailed, match="190") as caught:
         adapter.publish(post())
     assert wrong not in str(caught.value)
     adapter.close()
@@ -331,14 +323,14 @@ def test_token_never_appears_in_errors_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ref = adapter.publish(post())
-    errors: list[NetworkError] = []
+    errors: list[failures.NetworkError] = []
     for kind in ("429", "500", "503", "timeout"):
         standin.fail_next(1, kind)
-        with pytest.raises(NetworkError) as caught:
+        with pytest.raises(failures.NetworkError) as caught:
             adapter.fetch_thread(ref)
         errors.append(caught.value)
     standin.delete(ref.id)
-    with pytest.raises(NotFound) as gone:
+    with pytest.raises(failures.NotFound) as gone:
         adapter.fetch_thread(ref)
     errors.append(gone.value)
     for error in errors:
@@ -350,7 +342,7 @@ def test_token_never_appears_in_errors_or_logs(
 def test_error_codes_map_without_a_stand_in() -> None:
     def answer(
         status: int, code: int, subcode: int | None = None, headers: dict[str, str] | None = None
-    ) -> NetworkError | None:
+    ) -> failures.NetworkError | None:
         body: dict[str, object] = {"message": "m", "type": "OAuthException", "code": code}
         if subcode:
             body["error_subcode"] = subcode
@@ -362,22 +354,24 @@ def test_error_codes_map_without_a_stand_in() -> None:
 
     for code in (4, 17, 32, 613, 80001):
         limited = answer(400, code)
-        assert isinstance(limited, RateLimited) and limited.retry_after == 60.0
+        assert isinstance(limited, failures.RateLimited) and limited.retry_after == 60.0
     page = {"call_count": 100, "estimated_time_to_regain_access": 7}
     page_usage = answer(403, 4, headers={"X-Page-Usage": json.dumps(page)})
-    assert isinstance(page_usage, RateLimited) and page_usage.retry_after == 420.0
+    assert isinstance(page_usage, failures.RateLimited) and page_usage.retry_after == 420.0
     # Without usage headers: Retry-After in any form (the one parser), else the default.
     date = "Tue, 01 Dec 2026 10:00:00 GMT"
     dated = answer(400, 4, headers={"Retry-After": "Tue, 01 Dec 2026 10:02:00 GMT", "Date": date})
-    assert isinstance(dated, RateLimited) and dated.retry_after == 120.0
+    assert isinstance(dated, failures.RateLimited) and dated.retry_after == 120.0
     delta = answer(429, 17, headers={"Retry-After": "30"})
-    assert isinstance(delta, RateLimited) and delta.retry_after == 30.0
-    assert isinstance(answer(400, 190, 463), AuthFailed)
-    assert isinstance(answer(403, 200), AuthFailed)
-    assert isinstance(answer(400, 100, 33), NotFound)
+    assert isinstance(delta, failures.RateLimited) and delta.retry_after == 30.0
+    assert isinstance(answer(400, 190, 463), failures.AuthFailed)
+    assert isinstance(answer(403, 200), failures.AuthFailed)
+    assert isinstance(answer(400, 100, 33), failures.NotFound)
     assert answer(400, 100) is None  # a plain bad parameter stays a plain NetworkError
-    assert isinstance(answer(400, 506), Duplicate)
-    assert isinstance(answer(500, 1), Transient) and isinstance(answer(503, 2), Transient)
+    assert isinstance(answer(400, 506), failures.Duplicate)
+    assert isinstance(answer(500, 1), failures.Transient) and isinstance(
+        answer(503, 2), failures.Transient
+    )
 
 
 def test_usage_headers_take_the_longest_wait() -> None:
@@ -417,5 +411,5 @@ def test_max_length_default_and_override() -> None:
     assert FacebookAdapter({"page_id": "1"}, AdapterContext(env={})).max_length() == 63206
     small = FacebookAdapter({"page_id": "1", "max_length": 500}, AdapterContext(env={}))
     assert small.max_length() == 500
-    with pytest.raises(ConfigError, match="max_length"):
+    with pytest.raises(failures.ConfigError, match="max_length"):
         FacebookAdapter({"page_id": "1", "max_length": "lots"}, AdapterContext(env={}))

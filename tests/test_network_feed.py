@@ -20,15 +20,8 @@ from network_fixtures import (
 )
 from sitebuilder import TAKE, write_post, write_settings
 
-from pelican.plugins.engage import site
+from pelican.plugins.engage import errors, site
 from pelican.plugins.engage.cli import cli
-from pelican.plugins.engage.errors import (
-    ConfigError,
-    NotFound,
-    RateLimited,
-    Transient,
-    Unsupported,
-)
 from pelican.plugins.engage.networks import feed as feed_module
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.feed import FeedAdapter
@@ -140,7 +133,7 @@ def test_relative_feed_urls_need_a_base_url(standin: FeedStandIn) -> None:
     assert snapshot.comments[0].parent_id == "/rss/post"
     with (
         FeedAdapter({}, AdapterContext(env={})) as bare,
-        pytest.raises(ConfigError, match="base_url"),
+        pytest.raises(errors.ConfigError, match="base_url"),
     ):
         bare.fetch_thread(ref("/rss/post"))
 
@@ -185,14 +178,14 @@ def test_an_absolute_file_feed_needs_no_site_folder(tmp_path: Path) -> None:
 def test_file_feed_problems_name_the_file(tmp_path: Path) -> None:
     with (
         FeedAdapter({}, AdapterContext(env={})) as bare,
-        pytest.raises(ConfigError, match="relative to the site folder"),
+        pytest.raises(errors.ConfigError, match="relative to the site folder"),
     ):
         bare.fetch_thread(ref("file:comments/hello.xml"))
     with FeedAdapter({}, AdapterContext(env={}, site_dir=tmp_path)) as adapter:
-        with pytest.raises(NotFound, match=r"comments/gone\.xml does not exist"):
+        with pytest.raises(errors.NotFound, match=r"comments/gone\.xml does not exist"):
             adapter.fetch_thread(ref("file:comments/gone.xml"))
         (tmp_path / "empty.xml").write_text("not a feed", encoding="utf-8")
-        with pytest.raises(Transient, match="could not be read"):
+        with pytest.raises(errors.Transient, match="could not be read"):
             adapter.fetch_thread(ref("file:empty.xml"))
 
 
@@ -201,7 +194,7 @@ def test_a_huge_file_feed_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
     saved_feed(tmp_path)
     with (
         FeedAdapter({}, AdapterContext(env={}, site_dir=tmp_path)) as adapter,
-        pytest.raises(ConfigError, match="larger than 100 bytes"),
+        pytest.raises(errors.ConfigError, match="larger than 100 bytes"),
     ):
         adapter.fetch_thread(ref("file:comments/hello.xml"))
 
@@ -239,12 +232,12 @@ def test_bozo_feed_with_entries_is_used(
 def test_broken_feed_without_entries_is_transient(
     standin: FeedStandIn, adapter: FeedAdapter
 ) -> None:
-    with pytest.raises(Transient, match=r"could not be read: .*no element found"):
+    with pytest.raises(errors.Transient, match=r"could not be read: .*no element found"):
         adapter.fetch_thread(ref(standin.feed_url("post", "broken")))
 
 
 def test_a_web_page_is_not_a_feed(standin: FeedStandIn, adapter: FeedAdapter) -> None:
-    with pytest.raises(Transient, match="could not be read"):
+    with pytest.raises(errors.Transient, match="could not be read"):
         adapter.fetch_thread(ref(standin.feed_url("post", "html")))
 
 
@@ -272,37 +265,37 @@ def test_a_dripping_feed_hits_the_total_deadline(adapter: FeedAdapter) -> None:
         def log_message(self, *args: object) -> None:
             return
 
-    with serving(Drip) as url, pytest.raises(Transient, match=r"took longer than 1\.5 s"):
+    with serving(Drip) as url, pytest.raises(errors.Transient, match=r"took longer than 1\.5 s"):
         adapter.fetch_thread(ref(f"{url}/rss/post"))
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
 def test_server_errors_are_transient(standin: FeedStandIn, adapter: FeedAdapter, kind: str) -> None:
     standin.fail_next(1, kind)
-    with pytest.raises(Transient, match=kind):
+    with pytest.raises(errors.Transient, match=kind):
         adapter.fetch_thread(ref(standin.feed_url("post")))
 
 
 def test_rate_limit_carries_retry_after(standin: FeedStandIn, adapter: FeedAdapter) -> None:
     standin.fail_next(1, "429", retry_after=90)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(ref(standin.feed_url("post")))
     assert caught.value.retry_after == 90.0
 
 
 def test_missing_feed_is_not_found(standin: FeedStandIn, adapter: FeedAdapter) -> None:
-    with pytest.raises(NotFound, match="404"):
+    with pytest.raises(errors.NotFound, match="404"):
         adapter.fetch_thread(ref(standin.feed_url("nobody-commented")))
 
 
 def test_connection_refused_is_transient(adapter: FeedAdapter) -> None:
-    with pytest.raises(Transient):
+    with pytest.raises(errors.Transient):
         adapter.fetch_thread(ref("http://127.0.0.1:9/rss/post"))
 
 
 def test_query_strings_stay_out_of_messages(standin: FeedStandIn, adapter: FeedAdapter) -> None:
     secret = "feedKEY-private-123"
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(errors.NotFound) as caught:
         adapter.fetch_thread(ref(f"{standin.feed_url('missing')}?key={secret}"))
     assert secret not in str(caught.value)
 
@@ -310,9 +303,9 @@ def test_query_strings_stay_out_of_messages(standin: FeedStandIn, adapter: FeedA
 # -- read-only --------------------------------------------------------------------------------
 def test_publish_and_reply_are_unsupported_with_a_hint(adapter: FeedAdapter) -> None:
     assert not adapter.can_publish and not adapter.can_reply
-    with pytest.raises(Unsupported, match="read-only: answer where the comment was written"):
+    with pytest.raises(errors.Unsupported, match="read-only: answer where the comment was written"):
         adapter.publish(OutgoingPost(text="hi", idempotency_key="k"))
-    with pytest.raises(Unsupported, match="read-only"):
+    with pytest.raises(errors.Unsupported, match="read-only"):
         adapter.reply(RemoteRef("feed", "x", "https://e.example/x"), "thanks", "k")
 
 

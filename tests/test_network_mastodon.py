@@ -28,14 +28,7 @@ from mastodon.errors import (
 )
 from mastodon_mock.testing.server import MockServer
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    ConfigError,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks.mastodon import (
@@ -392,7 +385,7 @@ def test_native_scheduling_then_resolution(server: Harness) -> None:
 
     pending = adapter.fetch_thread(ref)
     assert not pending.complete and pending.comments == [] and pending.post == ref
-    with pytest.raises(Transient, match="not published yet"):
+    with pytest.raises(errors.Transient, match="not published yet"):
         adapter.publish(post("follow-up", "sched-2", reply_to=ref))
 
     server.publish_scheduled(ref.id)
@@ -416,7 +409,7 @@ def test_cancelled_schedule_is_not_found(standin: FastStandIn) -> None:
         post("Never", "cancel", scheduled_at=datetime.now(UTC) + timedelta(hours=1))
     )
     standin.scheduled.pop(ref.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.fetch_thread(ref)
 
 
@@ -427,7 +420,7 @@ def test_rate_limit_carries_retry_time_from_the_real_headers(
     adapter = adapter_for(server)
     root = adapter.publish(post("Busy", "rl"))
     server.fail_next("429", retry_after=42)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.fetch_thread(root)
     assert sum(slept) < 1  # the library did not sleep on the limit
     expected = 300 if server.kind == "mastodon-mock" else 42
@@ -435,7 +428,7 @@ def test_rate_limit_carries_retry_time_from_the_real_headers(
     assert expected - 2 <= caught.value.retry_after <= expected + 2
     assert caught.value.retryable
     server.fail_next("429")
-    with pytest.raises(RateLimited):
+    with pytest.raises(errors.RateLimited):
         adapter.publish(post("Busy again", "rl-2"))
 
 
@@ -443,7 +436,7 @@ def test_rate_limit_reset_as_epoch_seconds(standin: FastStandIn) -> None:
     standin.reset_style = "epoch"
     adapter = standin_adapter(standin)
     standin.fail_next(1, "429", retry_after=90)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(errors.RateLimited) as caught:
         adapter.publish(post("x", "epoch"))
     assert caught.value.retry_after is not None and 88 <= caught.value.retry_after <= 91
     request = standin.calls("POST")[-1]
@@ -455,7 +448,7 @@ def test_server_errors_are_transient(server: Harness, kind: str) -> None:
     adapter = adapter_for(server)
     root = adapter.publish(post("Fragile", f"5xx-{kind}"))
     server.fail_next(kind)
-    with pytest.raises(Transient, match=kind):
+    with pytest.raises(errors.Transient, match=kind):
         adapter.fetch_thread(root)
     assert adapter.fetch_thread(root).post.id == root.id  # the next call works
 
@@ -463,7 +456,7 @@ def test_server_errors_are_transient(server: Harness, kind: str) -> None:
 def test_timeout_is_transient_and_bounded(server: Harness, slept: list[float]) -> None:
     adapter = adapter_for(server, timeout=0.5)
     server.fail_next("timeout")
-    with pytest.raises(Transient, match=r"(?i)time"):
+    with pytest.raises(errors.Transient, match=r"(?i)time"):
         adapter.publish(post("Slow", "slow"))
     assert sum(slept) < 1  # no retry loop either
 
@@ -474,7 +467,7 @@ def test_connection_refused_is_transient() -> None:
         port = sock.getsockname()[1]
     env = {"MASTODON_ACCESS_TOKEN": SECRET}
     adapter = MastodonAdapter({"base_url": f"http://127.0.0.1:{port}"}, AdapterContext(env=env))
-    with pytest.raises(Transient) as caught:
+    with pytest.raises(errors.Transient) as caught:
         adapter.publish(post("nobody home", "refused"))
     assert SECRET not in str(caught.value)
 
@@ -486,21 +479,21 @@ def test_deleted_and_unknown_posts_are_not_found(server: Harness) -> None:
     comment = adapter.fetch_thread(root).comments[0]
     server.delete(bob, owner="bob")
     if server.kind == "standin":  # mastodon-mock accepts replies to deleted statuses
-        with pytest.raises(NotFound):
+        with pytest.raises(errors.NotFound):
             adapter.reply(comment.ref, "too late", "late")
     server.delete(root.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.fetch_thread(root)
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         adapter.fetch_thread(RemoteRef("mastodon", "424242424242", ""))
 
 
 def test_refused_post_is_a_permanent_network_error(server: Harness) -> None:
     adapter = adapter_for(server)
-    with pytest.raises(NetworkError, match="422") as caught:
+    with pytest.raises(errors.NetworkError, match="422") as caught:
         adapter.publish(post("   ", "blank"))
     assert not caught.value.retryable
-    assert not isinstance(caught.value, (Transient, NotFound, AuthFailed))
+    assert not isinstance(caught.value, (errors.Transient, errors.NotFound, errors.AuthFailed))
 
 
 def test_bad_token_is_auth_failed_and_never_shown(
@@ -509,10 +502,10 @@ def test_bad_token_is_auth_failed_and_never_shown(
     caplog.set_level(logging.DEBUG)
     existing = adapter_for(server).publish(post("public post", "good-token"))
     adapter = adapter_for(server, token=SECRET)
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(errors.AuthFailed) as caught:
         adapter.publish(post("hello", "bad-token"))
     assert "401" in str(caught.value)
-    with pytest.raises(AuthFailed) as again:
+    with pytest.raises(errors.AuthFailed) as again:
         adapter.fetch_thread(existing)
     for exc in (caught.value, again.value):
         assert SECRET not in str(exc) and SECRET not in repr(exc.args)
@@ -530,13 +523,13 @@ def test_a_valid_token_never_appears_in_errors_or_logs(
         token = server.token  # mastodon-mock's tokens are fixed
     adapter = adapter_for(server, token=token, timeout=0.5)
     root = adapter.publish(post("Keep it secret", "secret"))
-    failures: list[NetworkError] = []
+    failures: list[errors.NetworkError] = []
     for kind in ("429", "500", "503", "timeout"):
         server.fail_next(kind)
-        with pytest.raises(NetworkError) as caught:
+        with pytest.raises(errors.NetworkError) as caught:
             adapter.fetch_thread(root)
         failures.append(caught.value)
-    with pytest.raises(NotFound) as missing:
+    with pytest.raises(errors.NotFound) as missing:
         adapter.fetch_thread(RemoteRef("mastodon", "424242424242", ""))
     failures.append(missing.value)
     for exc in failures:
@@ -547,20 +540,38 @@ def test_a_valid_token_never_appears_in_errors_or_logs(
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
-        (MastodonNotFoundError("Mastodon API returned error", 404, "Not Found", "gone"), NotFound),
-        (MastodonAPIError("Mastodon API returned error", 410, "Gone", None), NotFound),
-        (MastodonAPIError("Mastodon API returned error", 403, "Forbidden", "no"), AuthFailed),
-        (MastodonUnauthorizedError("Mastodon API returned error", 401, "", "bad"), AuthFailed),
-        (MastodonServerError("Mastodon API returned error", 502, "Bad Gateway", None), Transient),
-        (MastodonServerError("Mastodon API returned error", 504, "Timeout", None), Transient),
-        (MastodonAPIError("Could not parse response as JSON, response code was 200"), Transient),
+        (
+            MastodonNotFoundError("Mastodon API returned error", 404, "Not Found", "gone"),
+            errors.NotFound,
+        ),
+        (MastodonAPIError("Mastodon API returned error", 410, "Gone", None), errors.NotFound),
+        (
+            MastodonAPIError("Mastodon API returned error", 403, "Forbidden", "no"),
+            errors.AuthFailed,
+        ),
+        (
+            MastodonUnauthorizedError("Mastodon API returned error", 401, "", "bad"),
+            errors.AuthFailed,
+        ),
+        (
+            MastodonServerError("Mastodon API returned error", 502, "Bad Gateway", None),
+            errors.Transient,
+        ),
+        (
+            MastodonServerError("Mastodon API returned error", 504, "Timeout", None),
+            errors.Transient,
+        ),
+        (
+            MastodonAPIError("Could not parse response as JSON, response code was 200"),
+            errors.Transient,
+        ),
         (
             MastodonAPIError("Mastodon API returned error", 422, "", "Validation failed"),
-            NetworkError,
+            errors.NetworkError,
         ),
-        (MastodonNetworkError("Could not complete request: refused"), Transient),
-        (MastodonRatelimitError("Rate limit time calculations failed: bad"), Transient),
-        (MastodonIllegalArgumentError("Invalid visibility"), NetworkError),
+        (MastodonNetworkError("Could not complete request: refused"), errors.Transient),
+        (MastodonRatelimitError("Rate limit time calculations failed: bad"), errors.Transient),
+        (MastodonIllegalArgumentError("Invalid visibility"), errors.NetworkError),
     ],
 )
 def test_every_library_exception_is_mapped(raised: Exception, expected: type) -> None:
@@ -569,7 +580,7 @@ def test_every_library_exception_is_mapped(raised: Exception, expected: type) ->
     def fail() -> None:
         raise raised
 
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(errors.NetworkError) as caught:
         adapter._call("do it", fail)
     assert type(caught.value) is expected
     assert caught.value.network == "mastodon"
@@ -578,7 +589,7 @@ def test_every_library_exception_is_mapped(raised: Exception, expected: type) ->
 def test_missing_credential_is_auth_failed_without_network() -> None:
     adapter = MastodonAdapter({"base_url": "http://127.0.0.1:9"}, AdapterContext(env={}))
     assert adapter.measure("hello") == 5 and adapter.max_length() == 500
-    with pytest.raises(AuthFailed, match="MASTODON_ACCESS_TOKEN"):
+    with pytest.raises(errors.AuthFailed, match="MASTODON_ACCESS_TOKEN"):
         adapter.publish(post("hi", "no-cred"))
 
 
@@ -588,7 +599,7 @@ def test_missing_credential_is_auth_failed_without_network() -> None:
 )
 def test_bad_options_are_config_errors(options: dict[str, Any]) -> None:
     base = {} if options == {} else {"base_url": "http://127.0.0.1:9"}
-    with pytest.raises(ConfigError):
+    with pytest.raises(errors.ConfigError):
         MastodonAdapter({**base, **options}, AdapterContext(env={}))
 
 
@@ -656,7 +667,7 @@ def test_text_at_the_limit_is_accepted_and_one_more_refused(server: Harness) -> 
     text = base + "x" * (500 - adapter.measure(base))
     assert adapter.measure(text) == 500 and len(text) > 500
     adapter.publish(post(text, "exact"))
-    with pytest.raises(NetworkError, match="character limit of 500"):
+    with pytest.raises(errors.NetworkError, match="character limit of 500"):
         adapter.publish(post(text + "y", "over"))
 
 

@@ -13,15 +13,7 @@ import pytest
 import requests
 from network_fixtures import gives_up_quickly
 
-from pelican.plugins.engage.errors import (
-    AuthFailed,
-    BudgetExceeded,
-    Duplicate,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from pelican.plugins.engage import errors as failures
 from pelican.plugins.engage.model import OutgoingPost, RemoteRef
 from pelican.plugins.engage.networks import build_adapter
 from pelican.plugins.engage.networks.base import AdapterContext, MemoryMeter
@@ -130,7 +122,7 @@ def test_measure_limits_and_offline_construction() -> None:
     assert XAdapter({"max_length": 25_000}, ctx).max_length() == 25_000
     assert adapter.measure("x" * 257 + " " + ARTICLE) == 281
     assert adapter.measure(FAMILY * 140) == 280
-    with pytest.raises(AuthFailed, match="X_API_KEY"):
+    with pytest.raises(failures.AuthFailed, match="X_API_KEY"):
         adapter.publish(post("needs credentials"))
 
 
@@ -291,7 +283,7 @@ def test_lost_answer_then_duplicate_resolves_to_existing(
     parent = adapter.publish(post("Thread start")) if threaded else None
     outgoing = post(f"Syndicated once {ARTICLE}", link=ARTICLE, reply_to=parent, created_at=now())
     standin.lose_next_response()
-    with pytest.raises(Transient):
+    with pytest.raises(failures.Transient):
         adapter.publish(outgoing)  # the tweet exists, but we never heard back
     before = standin.posts_by("author")
     ref = adapter.publish(outgoing)  # retry: X says 403 duplicate content
@@ -303,7 +295,7 @@ def test_lost_answer_then_duplicate_resolves_to_existing(
 
 def test_duplicate_of_an_older_tweet_raises(standin: XStandIn, adapter: XAdapter) -> None:
     standin.add_post("author", "Same words again", created_at=now() - timedelta(hours=20))
-    with pytest.raises(Duplicate, match="duplicate content"):
+    with pytest.raises(failures.Duplicate, match="duplicate content"):
         adapter.publish(post("Same words again", created_at=now()))
 
 
@@ -322,7 +314,7 @@ def test_post_budget_stops_the_next_post(standin: XStandIn) -> None:
     with make_adapter(standin, meter, max_posts_per_day=2) as adapter:
         adapter.publish(post("one"))
         adapter.publish(post("two"))
-        with pytest.raises(BudgetExceeded, match="max_posts_per_day"):
+        with pytest.raises(failures.BudgetExceeded, match="max_posts_per_day"):
             adapter.publish(post("three"))
     assert len(standin.calls("POST", r"^/2/tweets$")) == 2
     assert meter.used("x", "posts") == 2
@@ -330,7 +322,10 @@ def test_post_budget_stops_the_next_post(standin: XStandIn) -> None:
 
 def test_read_budget_stops_reads(standin: XStandIn) -> None:
     root = standin.add_post("author", "root")
-    with make_adapter(standin, max_reads_per_day=2) as adapter, pytest.raises(BudgetExceeded):
+    with (
+        make_adapter(standin, max_reads_per_day=2) as adapter,
+        pytest.raises(failures.BudgetExceeded),
+    ):
         adapter.fetch_thread(ref_to(root.id))  # tweet, search, then me
     assert len(standin.calls("GET")) == 2
 
@@ -341,7 +336,7 @@ def test_budget_persists_across_adapters(standin: XStandIn) -> None:
         adapter.publish(post("only one today"))
     with (
         make_adapter(standin, meter, max_posts_per_day=1) as adapter,
-        pytest.raises(BudgetExceeded),
+        pytest.raises(failures.BudgetExceeded),
     ):
         adapter.publish(post("another"))
 
@@ -353,12 +348,12 @@ def test_rate_limit_carries_retry_time(
     standin: XStandIn, adapter: XAdapter, slept: list[float]
 ) -> None:
     standin.fail_next(1, "429", retry_after=30)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(failures.RateLimited) as caught:
         adapter.publish(post("too fast"))
     assert caught.value.retry_after is not None and 28 <= caught.value.retry_after <= 31
     root = standin.add_post("author", "root")
     standin.fail_next(1, "429", retry_after=600)
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(failures.RateLimited) as caught:
         adapter.fetch_thread(ref_to(root.id))
     assert caught.value.retry_after is not None and 598 <= caught.value.retry_after <= 601
     assert sum(slept) < 1  # never slept on the window
@@ -379,7 +374,7 @@ def test_daily_cap_headers_win() -> None:
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
 def test_server_errors_are_transient(standin: XStandIn, adapter: XAdapter, kind: str) -> None:
     standin.fail_next(1, kind)
-    with pytest.raises(Transient, match=kind):
+    with pytest.raises(failures.Transient, match=kind):
         adapter.publish(post("server trouble"))
 
 
@@ -395,36 +390,38 @@ def test_connection_refused_is_transient() -> None:
     adapter = XAdapter(
         {"base_url": f"http://127.0.0.1:{port}", "timeout": 0.5}, AdapterContext(env)
     )
-    with pytest.raises(Transient):
+    with pytest.raises(failures.Transient):
         adapter.publish(post("nobody home"))
 
 
 def test_deleted_and_unknown_tweets_are_not_found(standin: XStandIn, adapter: XAdapter) -> None:
     root = adapter.publish(post("soon gone"))
     standin.delete(root.id)
-    with pytest.raises(NotFound, match="Could not find tweet"):
+    with pytest.raises(failures.NotFound, match="Could not find tweet"):
         adapter.fetch_thread(root)
-    with pytest.raises(NotFound):
+    with pytest.raises(failures.NotFound):
         adapter.fetch_thread(ref_to("1234567890123456789"))
-    with pytest.raises(NotFound, match="deleted or not visible"):
+    with pytest.raises(failures.NotFound, match="deleted or not visible"):
         adapter.reply(root, "answer to nothing", "k")
 
 
 def test_other_refusals(standin: XStandIn, adapter: XAdapter) -> None:
     root = standin.add_post("bob", "Bob only talks to friends")
     standin.restrict_replies(root.id)
-    with pytest.raises(NetworkError, match="not allowed") as caught:
+    with pytest.raises(failures.NetworkError, match="not allowed") as caught:
         adapter.reply(ref_to(root.id), "may I?", "k")
-    assert not isinstance(caught.value, AuthFailed | Duplicate | NotFound)
+    assert not isinstance(
+        caught.value, failures.AuthFailed | failures.Duplicate | failures.NotFound
+    )
     standin.read_only = True
-    with pytest.raises(AuthFailed, match="permissions"):
+    with pytest.raises(failures.AuthFailed, match="permissions"):
         adapter.publish(post("an app without write access"))
 
 
 def test_bad_token_is_auth_failed(standin: XStandIn) -> None:
     env = {**standin.environment(), "X_ACCESS_TOKEN": "1400-wrong-token"}
     adapter = XAdapter(standin.network_options(), AdapterContext(env))
-    with pytest.raises(AuthFailed, match="401"):
+    with pytest.raises(failures.AuthFailed, match="401"):
         adapter.publish(post("hello"))
     assert standin.posts_by("author") == []
 
@@ -447,13 +444,13 @@ def test_credentials_never_in_errors_or_logs(
                 adapter.fetch_thread(root)
             errors.append(caught.value)
         standin.delete(root.id)
-        with pytest.raises(NotFound) as gone:
+        with pytest.raises(failures.NotFound) as gone:
             adapter.fetch_thread(root)
         errors.append(gone.value)
     bad_env = {**standin.environment(), "X_ACCESS_TOKEN": "1400-WRONG-TOKEN-c0ffee"}
     secrets.append(bad_env["X_ACCESS_TOKEN"])
     wrong = XAdapter(standin.network_options(), AdapterContext(bad_env))
-    with pytest.raises(AuthFailed) as denied:
+    with pytest.raises(failures.AuthFailed) as denied:
         wrong.publish(post("hello"))
     errors.append(denied.value)
     assert "Authorization" in caplog.text or "oauth" in caplog.text.lower()  # DEBUG reached us
@@ -477,7 +474,7 @@ def test_real_host_is_not_rewritten_and_timeout_is_passed(monkeypatch: pytest.Mo
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
     env = SOME_KEYS
     adapter = XAdapter({"timeout": 3}, AdapterContext(env))
-    with pytest.raises(Transient):
+    with pytest.raises(failures.Transient):
         adapter.publish(post("to the real host"))
     assert seen == [(f"{API_HOST}/2/tweets", 3.0)]
 
