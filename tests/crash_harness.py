@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from sitebuilder import TAKES, write_post, write_settings
 from syndication_helpers import configure, own_posts
@@ -301,9 +302,7 @@ class Lab:
     def _prepare_syndicate(self) -> Template:
         """A site whose whole plan is queued (nothing posted yet), planned in this process."""
         root = self._site("syndicate")
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
+        with mock.patch.dict(os.environ, self.env):
             settings = site.load_settings(root / CONF)
             record = site.read_site(settings)
             now = datetime.now(UTC)
@@ -324,12 +323,6 @@ class Lab:
                 slots = {(e.article, e.seq) for e in ledger.entries()}
                 for adapter in adapters.values():
                     adapter.close()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         assert len(slots) == 2 * POSTS, slots
         return Template(root, slots)
 
