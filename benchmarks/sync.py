@@ -302,7 +302,8 @@ def summarize(part: dict[str, list[tuple[float, int]]]) -> dict[str, Any]:
 
 
 def measure_sync(args: argparse.Namespace, root: Path) -> dict[str, Any]:
-    from pelican.plugins.engage import backfeed, site
+    from pelican.plugins.engage import site
+    from pelican.plugins.engage.backfeed import engine as backfeed
 
     now = datetime.now(UTC)
     host = StandInHost(root / "state")
@@ -434,7 +435,8 @@ def add_comments(db: Path, posts: int, count: int) -> int:
 
 def one_build(conf: Path, output: Path, db: Path) -> dict[str, Any]:
     """Build the site once in this (fresh) interpreter, timing the plugin's comment code."""
-    from pelican.plugins.engage import conversation, plugin, site
+    from pelican.plugins.engage import plugin, site
+    from pelican.plugins.engage.backfeed import conversation
 
     spent = {"load_s": 0.0, "render_s": 0.0}
 
@@ -449,7 +451,7 @@ def one_build(conf: Path, output: Path, db: Path) -> dict[str, Any]:
         return wrapper
 
     # plugin.py imported load_conversations by name: wrap the name it calls.
-    plugin.load_conversations = timed("load_s", plugin.load_conversations)  # type: ignore[attr-defined]
+    plugin.load_conversations = timed("load_s", plugin.load_conversations)
     conversation.Thread.render = timed("render_s", conversation.Thread.render)  # type: ignore[method-assign]
     start, cpu = time.perf_counter(), time.process_time()
     settings = site.load_settings(conf, {"OUTPUT_PATH": str(output), "ENGAGE_DB": str(db)})

@@ -401,7 +401,9 @@ def on_content_written(path: str, context: dict[str, Any]) -> None:
     """
     if context.get("article") is None or not enabled(context):
         return
-    if EngageSettings.from_pelican(context).insert_conversation:
+    # The setting itself, not EngageSettings.from_pelican(context): this runs for every
+    # page written, and `initialized` has checked the settings already.
+    if context.get("ENGAGE_INSERT_CONVERSATION", True):
         insert_into_page(Path(path), context)
 
 

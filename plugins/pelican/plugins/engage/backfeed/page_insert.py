@@ -87,11 +87,21 @@ def is_article_page(context: Mapping[str, Any]) -> bool:
     return bool(written) and written == getattr(article, "save_as", None)
 
 
+def has_conversation(article: Any) -> bool:
+    """Whether engage/comments.html shows anything for ``article`` (comments or counts)."""
+    engage = getattr(article, "engage", None)
+    return bool(engage) and bool(
+        getattr(engage, "comments", None) or getattr(engage, "counts", None)
+    )
+
+
 def insert_into_page(path: Path, context: Mapping[str, Any]) -> bool:
     """Add the conversation to the written file ``path`` when it is an article page.
 
     Returns whether the file was changed.
     """
+    if not has_conversation(context.get("article")):
+        return False  # engage/comments.html would render nothing: no need to read the page
     if not is_article_page(context) or path.suffix.lower() not in {".html", ".htm"}:
         return False
     page = path.read_text(encoding="utf-8")
