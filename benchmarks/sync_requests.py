@@ -44,8 +44,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,16 +52,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reporting import publish, say
+
 REPO = Path(__file__).resolve().parent.parent
 SOCIAL = ("mastodon", "bluesky", "x", "facebook")
 NETWORKS = (*SOCIAL, "webmention")
 SITEURL = "https://blog.example.net"
 SEED = 20261213
 CUTOFF = timedelta(days=90)
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -110,7 +106,7 @@ def standins() -> Iterator[dict[str, Any]]:
     running["mastodon"].rate_limit = 10**9
     running["bluesky"].window.limit = 10**9
     running["x"].window.limit = 10**9
-    running["facebook"].usage.limit = 10**9
+    running["facebook"].window.limit = 10**9
     try:
         yield running
     finally:
@@ -304,20 +300,6 @@ def table(rows: list[tuple[int, Result]], busy: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, mark: str = "sync_requests") -> None:
-    """Put ``text`` between the ``<!-- mark:begin -->`` and ``:end`` lines of SYNC.md."""
-    path = REPO / "benchmarks" / "SYNC.md"
-    current = path.read_text(encoding="utf-8")
-    begin, end = f"<!-- {mark}:begin -->", f"<!-- {mark}:end -->"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current:
-        pattern = re.escape(begin) + ".*?" + re.escape(end)
-        current = re.sub(pattern, lambda _: block, current, flags=re.S)
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    path.write_text(current, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 1000, 10000])
@@ -333,11 +315,7 @@ def main() -> None:
         for size in args.mock_sizes:
             say(f"{size} Mastodon posts on mastodon-mock ...")
             rows.append((size, measure_mock(size, args.busy, Path(tmp))))
-    text = table(rows, args.busy)
-    print(text)
-    if args.write:
-        stamp = f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{' '.join(sys.argv)}`."
-        write_section(f"{stamp}\n\n{text}")
+    publish(table(rows, args.busy), mark="sync_requests", write=args.write)
 
 
 if __name__ == "__main__":

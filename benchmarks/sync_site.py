@@ -36,8 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from reporting import publish
 from sync import generate_site  # the benchmark's generated site
-from sync_requests import write_section
 
 
 def timed(func: Any, repeat: int) -> float:
@@ -105,11 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="engage-site-") as tmp:
         result = measure(args.posts, args.repeat, Path(tmp))
-    text = report(result)
-    print(text)
-    if args.write:
-        stamp = f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{' '.join(sys.argv)}`."
-        write_section(f"{stamp}\n\n{text}", "sync_site")
+    publish(report(result), mark="sync_site", write=args.write)
 
 
 if __name__ == "__main__":

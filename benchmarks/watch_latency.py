@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -39,15 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reporting import publish
+
 REPO = Path(__file__).resolve().parent.parent
 SITEURL = "https://blog.example.net"
 NETWORKS = ("mastodon", "bluesky")
 SEED = 1313
 MARK = "watch_latency"
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -230,13 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="engage-watch-") as tmp:
         result = measure(args.replies, args.interval, Path(tmp))
-    text = report(result)
-    print(text)
-    if args.write:
-        import sync_requests
-
-        stamp = f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{' '.join(sys.argv)}`."
-        sync_requests.write_section(f"{stamp}\n\n{text}", MARK)
+    publish(report(result), mark=MARK, write=args.write)
 
 
 if __name__ == "__main__":
