@@ -65,6 +65,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # the test helpers (sitebuilder)
+
+from sitebuilder import QUIET_BUILD  # noqa: E402  # the settings of every test build
+
 NETWORKS = ("mastodon", "bluesky", "facebook")
 ACCOUNTS = ("bob", "carol", "dave", "eve")
 SEED = 20261201
@@ -139,13 +143,7 @@ def generate_site(
         "TIMEZONE": "UTC",
         "THEME": str(REPO / "theme"),
         "PLUGINS": ["engage"],
-        "FEED_ALL_ATOM": None,
-        "CATEGORY_FEED_ATOM": None,
-        "AUTHOR_FEED_ATOM": None,
-        "AUTHOR_FEED_RSS": None,
-        "TRANSLATION_FEED_ATOM": None,
-        "CACHE_CONTENT": False,
-        "LOAD_CONTENT_CACHE": False,
+        **QUIET_BUILD,
         "ENGAGE_NETWORKS": networks,
         "ENGAGE_STATE_DIR": str(root / "state"),
     }
