@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,10 +24,9 @@ def test_sandbox_prints_working_settings_and_stops_on_ctrl_c() -> None:
         env={**env, "COLUMNS": "200", "NO_PROXY": "127.0.0.1"},
     )
     lines: list[str] = []
-    deadline = time.monotonic() + 30
     try:
         assert child.stdout is not None
-        while time.monotonic() < deadline:
+        for _ in range(500):  # the banner is a few dozen lines; a bound, not a clock
             line = child.stdout.readline()
             if not line:
                 break
