@@ -6,42 +6,17 @@ The replay server, the hostile server and the one-off servers of single tests
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
+from pelican.plugins.engage.sandbox.base import LoopbackServer
 
-class LocalServer:
-    """Serves ``handler`` on a free loopback port once started; ``base_url`` names it."""
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        # A short poll interval makes stop() take milliseconds instead of half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+# Serves a handler class on a free loopback port once started; ``base_url`` names it. It is
+# the stand-ins' own server: tests may import the sandbox, never the other way round.
+LocalServer = LoopbackServer
 
 
 @contextmanager

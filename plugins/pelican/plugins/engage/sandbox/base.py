@@ -20,13 +20,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
 
 from .wire import Handler, Request, Response, handler_class, route
 
 # Stand-ins and tests import the HTTP types from here, next to StandIn.
-__all__ = ["Account", "Item", "Request", "Response", "StandIn", "iso_millis", "plain_urls", "route"]
+__all__ = [
+    "Account",
+    "Item",
+    "LoopbackServer",
+    "Request",
+    "Response",
+    "StandIn",
+    "iso_millis",
+    "plain_urls",
+    "route",
+]
 
 # A URL as a person types it; networks that link more cleverly (Mastodon) have their own rule.
 PLAIN_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
@@ -82,7 +92,54 @@ DEFAULT_ACCOUNTS = (
 )
 
 
-class StandIn:
+class LoopbackServer:
+    """Serves ``handler`` from a daemon thread once started; ``base_url`` names it.
+
+    The stand-ins run on it, and so do the tests' own servers (tests/local_http.py):
+    it knows nothing of any network. Port 0 picks a free one.
+    """
+
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        thread_name: str | None = None,
+    ) -> None:
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread_name = thread_name
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        # A short poll interval makes stop() take milliseconds instead of half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self._thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class StandIn(LoopbackServer):
     """A stateful local server speaking one network's API."""
 
     network: ClassVar[str] = ""
@@ -105,38 +162,14 @@ class StandIn:
         self._lost: tuple[int, str | None] = (0, None)  # answers to drop, and on which path
         self._ids = itertools.count(1)
         self._routes = self._collect_routes()
-        self._server = ThreadingHTTPServer((host, port), handler_class(self._dispatch_now))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(
+            handler_class(self._dispatch_now),
+            host=host,
+            port=port,
+            thread_name=f"standin-{self.network}",
+        )
         for key, name in DEFAULT_ACCOUNTS:
             self.add_account(key, name)
-
-    # -- life cycle -----------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> Self:
-        # A short poll interval makes stop() take milliseconds instead of half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"standin-{self.network}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- pointing a site at it ---------------------------------------------------
     def network_options(self) -> dict[str, Any]:

@@ -23,6 +23,26 @@ from .base import Item, Request, Response, StandIn, route
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+
+
+def _opening(name: str, attrs: dict[str, str]) -> str:
+    return name + "".join(f" {key}={quoteattr(value)}" for key, value in attrs.items())
+
+
+def _tag(name: str, text: str | None = None, /, **attrs: str) -> str:
+    """``<name attr="...">text</name>`` with text and attributes escaped; no text: ``<name/>``."""
+    opening = _opening(name, attrs)
+    return f"<{opening}/>" if text is None else f"<{opening}>{escape(text)}</{name}>"
+
+
+def _nest(name: str, *children: str | None, **attrs: str) -> str:
+    """``<name attr="...">`` around the children (markup already) that are there."""
+    return (
+        f"<{_opening(name, attrs)}>" + "".join(child for child in children if child) + f"</{name}>"
+    )
 
 
 class FeedStandIn(StandIn):
@@ -86,18 +106,14 @@ class FeedStandIn(StandIn):
         return Response(status, f"{status} {message}\n", content_type="text/plain; charset=utf-8")
 
     # -- routes ----------------------------------------------------------------------
-    @route("GET", r"/rss/(?P<name>[\w-]+)")
-    def rss(self, request: Request) -> Response:
+    @route("GET", r"/(?P<kind>rss|atom)/(?P<name>[\w-]+)")
+    def feed(self, request: Request) -> Response:
+        """The feed in RSS 2.0 (``/rss/<name>``) or Atom (``/atom/<name>``)."""
         name = request.params["name"]
         if f"feed:{name}" not in self.items:
             return self.error(404, "Not Found")
-        return self._conditional(request, self._rss(name), RSS_TYPE)
-
-    @route("GET", r"/atom/(?P<name>[\w-]+)")
-    def atom(self, request: Request) -> Response:
-        name = request.params["name"]
-        if f"feed:{name}" not in self.items:
-            return self.error(404, "Not Found")
+        if request.params["kind"] == "rss":
+            return self._conditional(request, self._rss(name), RSS_TYPE)
         return self._conditional(request, self._atom(name), ATOM_TYPE)
 
     def _conditional(self, request: Request, body: str, content_type: str) -> Response:
@@ -139,64 +155,68 @@ class FeedStandIn(StandIn):
 
     # -- rendering ---------------------------------------------------------------------
     def _rss(self, name: str) -> str:
-        items = "".join(self._rss_item(i) for i in self.comments(name))
-        return (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
-            f"<channel><title>Comments on {escape(name)}</title>"
-            f"<link>{escape(self.base_url)}/posts/{escape(name)}</link>"
-            f"<description>Comments on {escape(name)}</description>{items}</channel></rss>"
+        channel = _nest(
+            "channel",
+            _tag("title", f"Comments on {name}"),
+            _tag("link", f"{self.base_url}/posts/{name}"),
+            _tag("description", f"Comments on {name}"),
+            *(self._rss_item(i) for i in self.comments(name)),
         )
+        rss = _nest("rss", channel, version="2.0", **{"xmlns:content": CONTENT_NS})
+        return XML_DECLARATION + rss
 
     def _rss_item(self, item: Item) -> str:
-        account = self.accounts[item.author]
-        parts = [f"<title>Comment by {escape(account.name)}</title>"]
-        if item.extra.get("link"):
-            parts.append(f"<link>{escape(item.extra['link'])}</link>")
-        if item.extra.get("guid"):
-            parts.append(f'<guid isPermaLink="false">{escape(item.id)}</guid>')
-        parts.append(
-            f"<author>{account.key}@{account.key}.example.org ({escape(account.name)})</author>"
+        account, link = self.accounts[item.author], item.extra.get("link")
+        return self._entry(
+            "item",
+            item,
+            _tag("link", link) if link else None,
+            _tag("guid", item.id, isPermaLink="false") if item.extra.get("guid") else None,
+            _tag("author", f"{account.key}@{account.key}.example.org ({account.name})"),
+            _tag("pubDate", format_datetime(item.created_at, usegmt=True)),
+            # RSS descriptions are HTML; plain text is escaped once for HTML, once for XML.
+            _tag("description", f"<p>{html.escape(item.text)}</p>"),
+            _tag("content:encoded", item.html) if item.html else None,
         )
-        parts.append(f"<pubDate>{format_datetime(item.created_at, usegmt=True)}</pubDate>")
-        # RSS descriptions are HTML; plain text is escaped once for HTML, once for XML.
-        parts.append(
-            f"<description>{escape('<p>' + html.escape(item.text) + '</p>')}</description>"
-        )
-        if item.html:
-            parts.append(f"<content:encoded>{escape(item.html)}</content:encoded>")
-        return "<item>" + "".join(parts) + "</item>"
 
     def _atom(self, name: str) -> str:
         comments = self.comments(name)
         updated = max(
             (c.edited_at or c.created_at for c in comments), default=self._feed(name).created_at
         )
-        entries = "".join(self._atom_entry(i) for i in comments)
-        return (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            '<feed xmlns="http://www.w3.org/2005/Atom">'
-            f"<id>{escape(self.feed_url(name, 'atom'))}</id>"
-            f"<title>Comments on {escape(name)}</title>"
-            f"<updated>{updated.isoformat()}</updated>"
-            f'<link rel="self" href={quoteattr(self.feed_url(name, "atom"))}/>{entries}</feed>'
+        url = self.feed_url(name, "atom")
+        feed = _nest(
+            "feed",
+            _tag("id", url),
+            _tag("title", f"Comments on {name}"),
+            _tag("updated", updated.isoformat()),
+            _tag("link", rel="self", href=url),
+            *(self._atom_entry(i) for i in comments),
+            xmlns=ATOM_NS,
         )
+        return XML_DECLARATION + feed
 
     def _atom_entry(self, item: Item) -> str:
-        account = self.accounts[item.author]
-        parts = [f"<title>Comment by {escape(account.name)}</title>"]
-        if item.extra.get("guid"):
-            parts.append(f"<id>{escape(item.id)}</id>")
-        if item.extra.get("link"):
-            parts.append(f'<link rel="alternate" href={quoteattr(item.extra["link"])}/>')
-        parts.append(
-            f"<author><name>{escape(account.name)}</name>"
-            f"<uri>https://{account.key}.example/</uri></author>"
+        account, link = self.accounts[item.author], item.extra.get("link")
+        author = _nest(
+            "author", _tag("name", account.name), _tag("uri", f"https://{account.key}.example/")
         )
-        parts.append(f"<published>{item.created_at.isoformat()}</published>")
-        parts.append(f"<updated>{(item.edited_at or item.created_at).isoformat()}</updated>")
         if item.html:
-            parts.append(f'<content type="html">{escape(item.html)}</content>')
+            content = _tag("content", item.html, type="html")
         else:
-            parts.append(f'<content type="text">{escape(item.text)}</content>')
-        return "<entry>" + "".join(parts) + "</entry>"
+            content = _tag("content", item.text, type="text")
+        return self._entry(
+            "entry",
+            item,
+            _tag("id", item.id) if item.extra.get("guid") else None,
+            _tag("link", rel="alternate", href=link) if link else None,
+            author,
+            _tag("published", item.created_at.isoformat()),
+            _tag("updated", (item.edited_at or item.created_at).isoformat()),
+            content,
+        )
+
+    def _entry(self, tag: str, item: Item, *fields: str | None) -> str:
+        """An RSS ``<item>`` or an Atom ``<entry>``: the comment's title, then its fields."""
+        title = _tag("title", f"Comment by {self.accounts[item.author].name}")
+        return _nest(tag, title, *fields)
