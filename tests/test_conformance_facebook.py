@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from network_fixtures import one_post_site, open_adapter, standin_fixtures
+from network_fixtures import ErrorAnswer, one_post_site, open_adapter, standin_fixtures
 from recordings_data import load, meta
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
@@ -268,55 +268,55 @@ def test_rate_limit_with_app_usage_only_waits_the_default(
 
 
 @pytest.mark.parametrize(
-    ("answer", "error", "text"),
+    "case",
     [
         # Recorded bodies (status assumed 400, see their notes): not "gone", not "retry".
-        (recorded("facebook", "error_100_missing_permission"), errors.NetworkError, "pages_read_"),
-        (
+        ErrorAnswer(
+            recorded("facebook", "error_100_missing_permission"), errors.NetworkError, "pages_read_"
+        ),
+        ErrorAnswer(
             recorded("facebook", "error_100_app_secret_proof"),
             errors.NetworkError,
             "app secret proof",
         ),
         # Reference example (code 190, subcode 460) as recorded: an expired token.
-        (
+        ErrorAnswer(
             recorded("facebook", "error_reference_example"),
             errors.AuthFailed,
             "code 190, subcode 460",
         ),
-        (
+        ErrorAnswer(
             recorded("facebook", "error_reference_example", status=401),
             errors.AuthFailed,
             "code 190",
         ),
-        (graph_error(200, "(#200) Permissions error", 403), errors.AuthFailed, "(#200)"),
-        (
+        ErrorAnswer(graph_error(200, "(#200) Permissions error", 403), errors.AuthFailed, "(#200)"),
+        ErrorAnswer(
             graph_error(803, "(#803) Some of the aliases you requested do not exist", 404),
             errors.NotFound,
             "",
         ),
-        (
+        ErrorAnswer(
             graph_error(100, "Unsupported get request.", 400, subcode=33),
             errors.NotFound,
             "subcode 33",
         ),
-        (graph_error(613, RATE_LIMITS[613], 429), errors.RateLimited, "(#613)"),
-        (graph_error(1, "An unknown error has occurred.", 500), errors.Transient, "code 1"),
-        (graph_error(2, "Service temporarily unavailable", 503), errors.Transient, "code 2"),
+        ErrorAnswer(graph_error(613, RATE_LIMITS[613], 429), errors.RateLimited, "(#613)"),
+        ErrorAnswer(
+            graph_error(1, "An unknown error has occurred.", 500), errors.Transient, "code 1"
+        ),
+        ErrorAnswer(
+            graph_error(2, "Service temporarily unavailable", 503), errors.Transient, "code 2"
+        ),
     ],
+    ids=ErrorAnswer.label,
 )
 def test_error_answers_map_onto_our_errors(
-    replay: ReplayServer,
-    adapter: FacebookAdapter,
-    answer: Answer,
-    error: type[errors.NetworkError],
-    text: str,
+    replay: ReplayServer, adapter: FacebookAdapter, case: ErrorAnswer
 ) -> None:
-    replay.add("GET", f"{V}/{POST}", answer)
-    with pytest.raises(errors.NetworkError) as caught:
-        adapter.fetch_thread(RemoteRef("facebook", POST, ""))
-    assert type(caught.value) is error
-    assert text in str(caught.value) and "fbtrace_id" in str(caught.value)
-    assert TOKEN not in str(caught.value)
+    thread = RemoteRef("facebook", POST, "")
+    caught = case.check(replay, f"{V}/{POST}", lambda: adapter.fetch_thread(thread), [TOKEN])
+    assert "fbtrace_id" in str(caught)
 
 
 def test_duplicate_post_is_duplicate(replay: ReplayServer, adapter: FacebookAdapter) -> None:

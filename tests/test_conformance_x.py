@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
-from network_fixtures import open_adapter, standin_fixtures
+from network_fixtures import ErrorAnswer, open_adapter, standin_fixtures
 from recordings_data import load
 from replay import Answer, ReplayServer, mismatches, recorded, shape_of
 
@@ -251,46 +251,45 @@ def problem(status: int) -> Answer:
 
 
 @pytest.mark.parametrize(
-    ("answer", "error", "text"),
+    "case",
     [
-        (recorded("x", "error_401_unauthorized"), failures.AuthFailed, "HTTP 401: Unauthorized"),
-        (recorded("x", "error_403_client_not_enrolled"), failures.AuthFailed, "tweet lookup"),
-        (
+        ErrorAnswer(
+            recorded("x", "error_401_unauthorized"), failures.AuthFailed, "HTTP 401: Unauthorized"
+        ),
+        ErrorAnswer(
+            recorded("x", "error_403_client_not_enrolled"), failures.AuthFailed, "tweet lookup"
+        ),
+        ErrorAnswer(
             recorded("x", "error_400_invalid_request"),
             failures.NetworkError,
             "HTTP 400: Invalid 'start",
         ),
-        (
+        ErrorAnswer(
             recorded("x", "users_mentions_user_suspended"),
             failures.NotFound,
             "User has been suspended",
         ),
-        (problem(404), failures.NotFound, "HTTP 404: Not Found"),
-        (
+        ErrorAnswer(problem(404), failures.NotFound, "HTTP 404: Not Found"),
+        ErrorAnswer(
             recorded("x", "error_429_rate_limit"),
             failures.RateLimited,
             "HTTP 429: Too Many Requests",
         ),
-        (problem(500), failures.Transient, "HTTP 500"),
-        (problem(503), failures.Transient, "HTTP 503"),
+        ErrorAnswer(problem(500), failures.Transient, "HTTP 500"),
+        ErrorAnswer(problem(503), failures.Transient, "HTTP 503"),
     ],
+    ids=ErrorAnswer.label,
 )
 def test_error_answers_map_onto_our_errors(
-    replay: ReplayServer,
-    adapter: XAdapter,
-    answer: Answer,
-    error: type[failures.NetworkError],
-    text: str,
+    replay: ReplayServer, adapter: XAdapter, case: ErrorAnswer
 ) -> None:
-    replay.add("GET", f"/2/tweets/{ROOT}", answer)
-    with pytest.raises(failures.NetworkError) as caught:
-        adapter.fetch_thread(ref(ROOT))
-    assert type(caught.value) is error
-    assert text in str(caught.value)
-    assert not any(secret in str(caught.value) for secret in KEYS.values())
-    if error is failures.RateLimited:
+    thread = ref(ROOT)
+    caught = case.check(
+        replay, f"/2/tweets/{ROOT}", lambda: adapter.fetch_thread(thread), KEYS.values()
+    )
+    if case.error is failures.RateLimited:
         # text/plain body; x-rate-limit-reset read against the answer's own Date header.
-        assert caught.value.retry_after == 294.0  # type: ignore[attr-defined]
+        assert caught.retry_after == 294.0  # type: ignore[attr-defined]
 
 
 # -- part two: the stand-in answers in the recorded shapes ----------------------------------------

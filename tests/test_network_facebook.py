@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from network_fixtures import cleared, gives_up_quickly, module_server, open_adapter, standin_options
+from network_fixtures import (
+    cleared_fixtures,
+    errors_of_faults,
+    fails_transiently,
+    gives_up_quickly,
+    open_adapter,
+    reply_chain,
+    standin_options,
+)
 
 from pelican.plugins.engage import errors as failures
 from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
@@ -25,16 +33,14 @@ TOKEN = "EAAGfbPAGEtokenSECRET9876"
 ARTICLE = "https://blog.example/posts/why-it-matters/"
 
 
-server = module_server(FacebookStandIn, timeout_seconds=1.0)
-
-
-@pytest.fixture
-def standin(server: FacebookStandIn) -> FacebookStandIn:
-    cleared(server)
-    server.page_token = TOKEN  # type: ignore[misc]
-    server.rate_limit_status = 403  # type: ignore[misc]
-    server.moderate_task = server.read_engagement = True
-    return server
+server, standin = cleared_fixtures(
+    FacebookStandIn,
+    timeout_seconds=1.0,
+    page_token=TOKEN,
+    rate_limit_status=403,
+    moderate_task=True,
+    read_engagement=True,
+)
 
 
 @pytest.fixture
@@ -127,9 +133,13 @@ def test_fetch_thread_reads_the_whole_reply_tree_with_counts(
     standin: FacebookStandIn, adapter: FacebookAdapter
 ) -> None:
     ref = adapter.publish(post())
-    bob = standin.add_reply(ref.id, "bob", "Interesting <b>take</b> & more\n\nSecond para")
-    carol = standin.add_reply(bob.id, "carol", "Replying to Bob")
-    dave = standin.add_reply(carol.id, "dave", "Replying to Carol")
+    bob, carol, dave = reply_chain(
+        standin,
+        ref.id,
+        ("bob", "Interesting <b>take</b> & more\n\nSecond para"),
+        ("carol", "Replying to Bob"),
+        ("dave", "Replying to Carol"),
+    )
     eve = standin.add_reply(ref.id, "eve", "Top-level from Eve")
     hidden = standin.add_reply(ref.id, "eve", "spam")
     standin.hide(hidden.id)
@@ -208,8 +218,7 @@ def test_comments_without_ids_or_authors_fail_the_read_naming_the_fix(
 ) -> None:
     """Real Graph rows lack them without the Page task/permission (see the recordings)."""
     ref = adapter.publish(post())
-    bob = standin.add_reply(ref.id, "bob", "Hello")
-    standin.add_reply(bob.id, "carol", "Hi Bob")
+    bob = reply_chain(standin, ref.id, ("bob", "Hello"), ("carol", "Hi Bob"))[0]
     standin.moderate_task = withheld not in ("id", "both")
     standin.read_engagement = withheld not in ("from", "both")
     with pytest.raises(failures.AuthFailed) as caught:
@@ -238,8 +247,7 @@ def test_reply_to_another_accounts_comment_lands_under_it(
     standin: FacebookStandIn, adapter: FacebookAdapter
 ) -> None:
     ref = adapter.publish(post())
-    bob = standin.add_reply(ref.id, "bob", "Question?")
-    carol = standin.add_reply(bob.id, "carol", "Me too")
+    carol = reply_chain(standin, ref.id, ("bob", "Question?"), ("carol", "Me too"))[-1]
     answer = adapter.reply(RemoteRef("facebook", carol.id, ""), "Here is the answer", "key-2")
     assert standin.items[answer.id].parent_id == carol.id
     assert standin.items[answer.id].author == "author"
@@ -267,9 +275,7 @@ def test_rate_limit_carries_the_time_from_the_usage_headers(
 def test_server_errors_are_transient(
     standin: FacebookStandIn, adapter: FacebookAdapter, kind: str
 ) -> None:
-    standin.fail_next(1, kind)
-    with pytest.raises(failures.Transient, match=kind):
-        adapter.publish(post())
+    fails_transiently(standin, kind, lambda: adapter.publish(post()), match=kind)
     assert adapter.publish(post()).id  # the next call goes through
 
 
@@ -323,16 +329,9 @@ def test_token_never_appears_in_errors_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ref = adapter.publish(post())
-    errors: list[failures.NetworkError] = []
-    for kind in ("429", "500", "503", "timeout"):
-        standin.fail_next(1, kind)
-        with pytest.raises(failures.NetworkError) as caught:
-            adapter.fetch_thread(ref)
-        errors.append(caught.value)
-    standin.delete(ref.id)
-    with pytest.raises(failures.NotFound) as gone:
-        adapter.fetch_thread(ref)
-    errors.append(gone.value)
+    errors = errors_of_faults(
+        standin, lambda: adapter.fetch_thread(ref), ("429", "500", "503", "timeout"), ref.id
+    )
     for error in errors:
         assert TOKEN not in str(error) and TOKEN not in repr(error.__cause__)
     assert TOKEN not in caplog.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -13,29 +13,26 @@ from click.testing import CliRunner
 from local_http import drip, serving
 from network_fixtures import (
     CODE_POINT_TEXTS,
-    cleared,
+    cleared_fixtures,
+    fails_transiently,
     gives_up_quickly,
-    module_server,
     open_adapter,
+    refuses_to_post,
+    write_recent_post,
 )
-from sitebuilder import TAKE, write_post, write_settings
+from sitebuilder import write_settings
 
 from pelican.plugins.engage import errors, site
 from pelican.plugins.engage.cli import cli
 from pelican.plugins.engage.networks import feed as feed_module
-from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
+from pelican.plugins.engage.networks.base import AdapterContext, RemoteRef
 from pelican.plugins.engage.networks.feed import FeedAdapter
 from pelican.plugins.engage.sandbox.feed import FeedStandIn
 
 LAST_WEEK = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-server = module_server(FeedStandIn, timeout_seconds=1.0)
-
-
-@pytest.fixture
-def standin(server: FeedStandIn) -> FeedStandIn:
-    return cleared(server)
+server, standin = cleared_fixtures(FeedStandIn, timeout_seconds=1.0)
 
 
 @pytest.fixture
@@ -202,14 +199,7 @@ def test_a_huge_file_feed_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_engage_sync_reads_a_file_comments_feed_onto_the_page(tmp_path: Path) -> None:
     """The metadata check accepted `file:` all along; now `engage sync` reads it too."""
     conf = write_settings(tmp_path, ENGAGE_NETWORKS={"feed": {}}, SITEURL="")
-    posted = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
-    write_post(
-        tmp_path / "content",
-        "hello",
-        f"## My take\n\n{TAKE}",
-        Date=posted,
-        Comments_Feed="file:comments/hello.xml",
-    )
+    write_recent_post(tmp_path / "content", Comments_Feed="file:comments/hello.xml")
     saved_feed(tmp_path)
     result = CliRunner().invoke(cli, ["sync", "-s", str(conf)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -271,9 +261,8 @@ def test_a_dripping_feed_hits_the_total_deadline(adapter: FeedAdapter) -> None:
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
 def test_server_errors_are_transient(standin: FeedStandIn, adapter: FeedAdapter, kind: str) -> None:
-    standin.fail_next(1, kind)
-    with pytest.raises(errors.Transient, match=kind):
-        adapter.fetch_thread(ref(standin.feed_url("post")))
+    post = ref(standin.feed_url("post"))
+    fails_transiently(standin, kind, lambda: adapter.fetch_thread(post), match=kind)
 
 
 def test_rate_limit_carries_retry_after(standin: FeedStandIn, adapter: FeedAdapter) -> None:
@@ -302,11 +291,9 @@ def test_query_strings_stay_out_of_messages(standin: FeedStandIn, adapter: FeedA
 
 # -- read-only --------------------------------------------------------------------------------
 def test_publish_and_reply_are_unsupported_with_a_hint(adapter: FeedAdapter) -> None:
-    assert not adapter.can_publish and not adapter.can_reply
-    with pytest.raises(errors.Unsupported, match="read-only: answer where the comment was written"):
-        adapter.publish(OutgoingPost(text="hi", idempotency_key="k"))
-    with pytest.raises(errors.Unsupported, match="read-only"):
-        adapter.reply(RemoteRef("feed", "x", "https://e.example/x"), "thanks", "k")
+    comment = RemoteRef("feed", "x", "https://e.example/x")
+    hint = "read-only: answer where the comment was written"
+    refuses_to_post(adapter, comment, publish=hint, reply="read-only")
 
 
 @pytest.mark.parametrize("text", CODE_POINT_TEXTS)

@@ -12,15 +12,16 @@ import pytest
 from network_fixtures import (
     CODE_POINT_TEXTS,
     adapter_of,
-    cleared,
+    cleared_fixtures,
+    fails_transiently,
     gives_up_quickly,
-    module_server,
+    refuses_to_post,
     standin_options,
 )
 
 from pelican.plugins.engage import errors
 from pelican.plugins.engage.http_client import is_private_host
-from pelican.plugins.engage.networks.base import AdapterContext, OutgoingPost, RemoteRef
+from pelican.plugins.engage.networks.base import AdapterContext, RemoteRef
 from pelican.plugins.engage.networks.webmention import WebmentionAdapter, parse_link_header
 from pelican.plugins.engage.sandbox.base import Response
 from pelican.plugins.engage.sandbox.webmention import PAGES, WebmentionStandIn
@@ -30,17 +31,9 @@ ARTICLE = "https://blog.example/posts/why-it-matters/"
 SOURCE = "https://blog.example/posts/a-reply-elsewhere/"
 
 
-server = module_server(WebmentionStandIn, timeout_seconds=1.0)
-
-
-@pytest.fixture
-def standin(server: WebmentionStandIn) -> WebmentionStandIn:
-    cleared(server)
-    with server.lock:
-        server.received.clear()
-    server.token = TOKEN  # type: ignore[misc]
-    server.receive_status = 202
-    return server
+server, standin = cleared_fixtures(
+    WebmentionStandIn, timeout_seconds=1.0, also=["received"], token=TOKEN, receive_status=202
+)
 
 
 def make_adapter(
@@ -236,9 +229,7 @@ def test_retry_after_as_an_http_date(
 def test_server_errors_are_transient(
     standin: WebmentionStandIn, adapter: WebmentionAdapter, kind: str
 ) -> None:
-    standin.fail_next(1, kind)
-    with pytest.raises(errors.Transient, match=kind):
-        adapter.fetch_thread(ARTICLE_REF)
+    fails_transiently(standin, kind, lambda: adapter.fetch_thread(ARTICLE_REF), match=kind)
 
 
 def test_timeout_is_transient_and_quick(
@@ -272,11 +263,9 @@ def test_token_never_appears_in_errors_or_logs(
 
 # -- no posting, no replying -------------------------------------------------------------
 def test_publish_and_reply_are_unsupported_with_a_hint(adapter: WebmentionAdapter) -> None:
-    assert not adapter.can_publish and not adapter.can_reply
-    with pytest.raises(errors.Unsupported, match="send"):
-        adapter.publish(OutgoingPost(text="hi", idempotency_key="k"))
-    with pytest.raises(errors.Unsupported, match="reply on your own site and send a webmention"):
-        adapter.reply(RemoteRef("webmention", "1", "https://bob.example/1"), "thanks", "k")
+    mention = RemoteRef("webmention", "1", "https://bob.example/1")
+    hint = "reply on your own site and send a webmention"
+    refuses_to_post(adapter, mention, publish="send", reply=hint)
 
 
 # -- sending -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from network_fixtures import gives_up_quickly
+from network_fixtures import errors_of_faults, fails_transiently, gives_up_quickly
 
 from pelican.plugins.engage import errors as failures
 from pelican.plugins.engage.model import OutgoingPost, RemoteRef
@@ -373,9 +373,7 @@ def test_daily_cap_headers_win() -> None:
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
 def test_server_errors_are_transient(standin: XStandIn, adapter: XAdapter, kind: str) -> None:
-    standin.fail_next(1, kind)
-    with pytest.raises(failures.Transient, match=kind):
-        adapter.publish(post("server trouble"))
+    fails_transiently(standin, kind, lambda: adapter.publish(post("server trouble")), match=kind)
 
 
 def test_timeout_is_transient_and_quick(standin: XStandIn, adapter: XAdapter) -> None:
@@ -435,18 +433,10 @@ def test_credentials_never_in_errors_or_logs(
     standin.access_token_secret = "ACCESS-SECRET-c0ffee"
     secrets = list(standin.environment().values())
     caplog.set_level(logging.DEBUG)
-    errors: list[Exception] = []
     with make_adapter(standin) as adapter:
         root = adapter.publish(post("a post"))
-        for kind in ("429", "500", "timeout"):
-            standin.fail_next(1, kind)
-            with pytest.raises(Exception) as caught:
-                adapter.fetch_thread(root)
-            errors.append(caught.value)
-        standin.delete(root.id)
-        with pytest.raises(failures.NotFound) as gone:
-            adapter.fetch_thread(root)
-        errors.append(gone.value)
+        faults = ("429", "500", "timeout")
+        errors = errors_of_faults(standin, lambda: adapter.fetch_thread(root), faults, root.id)
     bad_env = {**standin.environment(), "X_ACCESS_TOKEN": "1400-WRONG-TOKEN-c0ffee"}
     secrets.append(bad_env["X_ACCESS_TOKEN"])
     wrong = XAdapter(standin.network_options(), AdapterContext(bad_env))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from notify_steps import answer_a_stored_reply
 from notify_worlds import MockWorld, World, comments, requests_of
 
 from pelican.plugins.engage.store import Store
@@ -67,11 +68,7 @@ def test_a_like_updates_the_figures_without_reading_the_thread(world: World, sto
 
 
 def test_a_reply_without_mention_waits_for_the_safety_net(world: World) -> None:
-    world.publish(2)
-    world.sync()
-    first = world.reply(world.refs[0].id, "bob", "Hello")
-    world.sync()
-    world.reply(first, "carol", "Only to Bob", extra={"mention": False})
+    answer_a_stored_reply(world, 0, "Hello", "Only to Bob", extra={"mention": False})
     assert world.sync().networks["mastodon"].new == 0  # nothing told us
     later = world.sync(now=datetime.now(UTC) + timedelta(hours=3))
     net = later.networks["mastodon"]
@@ -108,11 +105,7 @@ def test_notifications_off_keeps_the_decaying_schedule(store: Store, tmp_path: P
 
 def test_ids_stay_known_across_runs(world: World, store: Store) -> None:
     """A reply to a comment stored by an earlier run is found through the store."""
-    world.publish(2)
-    world.sync()
-    first = world.reply(world.refs[1].id, "bob", "First")
-    world.sync()
-    world.reply(first, "carol", "Second, to Bob and the author")
+    answer_a_stored_reply(world, 1, "First", "Second, to Bob and the author")
     report = world.sync()
     assert report.networks["mastodon"].new == 1
     assert len(list(comments(store))) == 2

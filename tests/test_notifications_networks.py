@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from notify_steps import answer_a_stored_reply
 from notify_worlds import World, requests_of
 
 from pelican.plugins.engage.errors import Transient
@@ -54,11 +55,7 @@ def test_quiet_and_busy_syncs_cost_what_changed(world: World, posts: int) -> Non
 
 
 def test_a_nested_reply_is_found_through_the_stored_reply(world: World) -> None:
-    world.publish(2)
-    world.sync()
-    first = world.reply(world.refs[0].id, "bob", "First")
-    world.sync()
-    world.reply(first, "carol", "Second, under Bob's")
+    answer_a_stored_reply(world, 0, "First", "Second, under Bob's")
     report = world.sync()
     assert report.networks[world.network].new == 1
     assert requests_of(report, world.network) == 2

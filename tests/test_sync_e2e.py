@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup, Tag
 from click.testing import CliRunner
+from network_fixtures import write_recent_post
 from sitebuilder import TAKE, write_post, write_settings
 
 from pelican.plugins.engage import site
@@ -68,15 +69,10 @@ class Blog:
         }
         self.roots: dict[str, str] = {}  # network -> id of the syndicated post on the stand-in
         self.write_settings()
-        posted = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
-        write_post(
-            root / "content",
-            "hello",
-            f"## My take\n\n{TAKE}",
-            Date=posted,
-            Comments_Feed=standins["feed"].feed_url("hello"),
-        )
-        write_post(root / "content", "other", f"## My take\n\n{TAKE} Another one.", Date=posted)
+        feed = standins["feed"].feed_url("hello")
+        posted = write_recent_post(root / "content", Comments_Feed=feed)
+        other = f"## My take\n\n{TAKE} Another one."
+        write_post(root / "content", "other", other, Date=f"{posted:%Y-%m-%d %H:%M}")
 
     def write_settings(self, **extra: Any) -> None:
         write_settings(
