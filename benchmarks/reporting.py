@@ -1,11 +1,16 @@
-"""What the request, site and watch benchmarks share: progress lines and their SYNC.md sections."""
+"""What the request, site and watch benchmarks share: progress lines, their SYNC.md sections
+and the command line that writes them."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SYNC_MD = Path(__file__).resolve().parent / "SYNC.md"
 
@@ -34,3 +39,24 @@ def publish(text: str, *, mark: str, write: bool) -> None:
     if write:
         stamp = f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{' '.join(sys.argv)}`."
         write_section(f"{stamp}\n\n{text}", mark)
+
+
+def run_section(
+    doc: str,
+    options: dict[str, tuple[type, Any]],
+    measure: Callable[..., dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    *,
+    mark: str,
+) -> None:
+    """The command line of a benchmark with a SYNC.md section: ``--<option>`` for each of
+    ``options`` (type, default) and ``--write``; ``measure(*values, folder)`` runs in a
+    temporary folder, ``report`` turns its result into the section's text."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    for name, (kind, default) in options.items():
+        parser.add_argument(f"--{name}", type=kind, default=default)
+    parser.add_argument("--write", action="store_true", help="update benchmarks/SYNC.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix=f"engage-{mark}-") as tmp:
+        result = measure(*(getattr(args, name) for name in options), Path(tmp))
+    publish(report(result), mark=mark, write=args.write)

@@ -24,11 +24,9 @@ median of ``--repeat`` runs, in this process, after one untimed warm-up:
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reporting import publish
+from reporting import run_section
 from sync import generate_site  # the benchmark's generated site
 
 
@@ -98,14 +96,8 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--write", action="store_true", help="update benchmarks/SYNC.md")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="engage-site-") as tmp:
-        result = measure(args.posts, args.repeat, Path(tmp))
-    publish(report(result), mark="sync_site", write=args.write)
+    options = {"posts": (int, 1000), "repeat": (int, 3)}
+    run_section(__doc__ or "", options, measure, report, mark="sync_site")
 
 
 if __name__ == "__main__":

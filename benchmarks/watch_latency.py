@@ -26,10 +26,8 @@ rebuild are counted too: the debounced checks are iterations of their own.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reporting import publish
+from reporting import run_section
 
 REPO = Path(__file__).resolve().parent.parent
 SITEURL = "https://blog.example.net"
@@ -220,14 +218,8 @@ def report(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--replies", type=int, default=100)
-    parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument("--write", action="store_true", help="update benchmarks/SYNC.md")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="engage-watch-") as tmp:
-        result = measure(args.replies, args.interval, Path(tmp))
-    publish(report(result), mark=MARK, write=args.write)
+    options = {"replies": (int, 100), "interval": (float, 1.0)}
+    run_section(__doc__ or "", options, measure, report, mark=MARK)
 
 
 if __name__ == "__main__":
