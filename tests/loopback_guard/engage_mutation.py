@@ -27,7 +27,6 @@ from typing import Any
 
 PACKAGE = "pelican.plugins.engage"
 MUTATIONS = ("no-recovery",)
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
 def _not_found(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -40,12 +39,10 @@ def _never_recovered(self: Any, *args: Any, **kwargs: Any) -> bool:
 
 def _fresh_record_key(created_at: Any, idempotency_key: str) -> str:
     """A valid TID that differs on every call (now, plus a random clock id)."""
-    value = (time.time_ns() // 1000) << 10 | secrets.randbelow(1024)
-    chars = []
-    for _ in range(13):
-        chars.append(TID_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # Only the key's derivation is taken away; the TID encoding stays the product's.
+    from pelican.plugins.engage.networks.bluesky_records import encode_tid
+
+    return encode_tid((time.time_ns() // 1000) << 10 | secrets.randbelow(1024))
 
 
 def _unique_key_publish(original: Any) -> Any:

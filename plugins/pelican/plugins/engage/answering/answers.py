@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,17 +53,7 @@ class Waiting:
     age_seconds: int
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "ref": self.ref,
-            "network": self.network,
-            "article": self.article,
-            "author": self.author,
-            "text": self.text,
-            "url": self.url,
-            "created_at": self.created_at.isoformat(),
-            "age_seconds": self.age_seconds,
-        }
+        return {**asdict(self), "created_at": self.created_at.isoformat()}
 
 
 def inbox(store: Store, now: datetime | None = None) -> list[Waiting]:

@@ -20,38 +20,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..store import Store
 
+if TYPE_CHECKING:
+    from ..gate.record import PostRecord
+
 NAME = "site:posts"
 VERSION = 1  # of the stored shape
-
-
-class _Meta(Protocol):
-    @property
-    def comments_feed(self) -> str | None: ...
-
-
-class SyncedPost(Protocol):
-    """The fields of a post a sync reads (``gate.record.PostRecord`` has them all)."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def source_path(self) -> str: ...
-    @property
-    def slug(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def date(self) -> Any: ...
-    @property
-    def meta(self) -> _Meta: ...
+# The fields kept as they are (strings); the date and the Comments_Feed are kept apart.
+TEXT_FIELDS = ("key", "source_path", "slug", "url", "kind", "status")
 
 
 @dataclass(frozen=True)
@@ -71,6 +50,10 @@ class KnownPost:
     status: str
     date: datetime | None
     meta: KnownMeta
+
+
+# A post as a sync reads it: read from the site just now, or remembered from the last read.
+SyncedPost: TypeAlias = "PostRecord | KnownPost"
 
 
 def site_files(content: Path, settings_file: Path) -> Iterator[Path]:
@@ -112,12 +95,7 @@ def save(store: Store, stamp: str, posts: Iterable[SyncedPost]) -> None:
         "stamp": stamp,
         "posts": [
             {
-                "key": p.key,
-                "source_path": p.source_path,
-                "slug": p.slug,
-                "url": p.url,
-                "kind": p.kind,
-                "status": p.status,
+                **{name: getattr(p, name) for name in TEXT_FIELDS},
                 "date": _iso(p.date),
                 "comments_feed": p.meta.comments_feed,
             }
@@ -131,12 +109,7 @@ def save(store: Store, stamp: str, posts: Iterable[SyncedPost]) -> None:
 def _post(item: dict[str, Any]) -> KnownPost:
     date = datetime.fromisoformat(item["date"]) if item.get("date") else None
     return KnownPost(
-        key=str(item["key"]),
-        source_path=str(item["source_path"]),
-        slug=str(item["slug"]),
-        url=str(item["url"]),
-        kind=str(item["kind"]),
-        status=str(item["status"]),
+        **{name: str(item[name]) for name in TEXT_FIELDS},
         date=date,
         meta=KnownMeta(item.get("comments_feed")),
     )

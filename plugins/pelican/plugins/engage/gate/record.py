@@ -69,12 +69,10 @@ class PostRecord:
         return self.verdicts.analysis(self.source_path)
 
     def check_json(self) -> dict[str, Any]:
-        return {
-            "source_path": self.source_path,
-            "slug": self.slug,
-            "title": self.title,
-            "candidate": self.candidate,
-            "eligible": self.verdict.eligible,
-            "commentary_words": self.verdict.commentary_words,
-            "reasons": [r.as_dict() for r in self.verdict.reasons],
+        verdict = self.verdict
+        fields = ("source_path", "slug", "title", "candidate")  # then the verdict's
+        return {name: getattr(self, name) for name in fields} | {
+            "eligible": verdict.eligible,
+            "commentary_words": verdict.commentary_words,
+            "reasons": [r.as_dict() for r in verdict.reasons],
         }

@@ -29,7 +29,7 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ..errors import SourceError
-from ..http_client import Fault, HttpSession, Limits
+from ..http_client import Closing, Fault, HttpSession, Limits
 from ..model import SourceText, now_iso
 
 NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
@@ -70,7 +70,7 @@ def same_article(a: str, b: str) -> bool:
     return key(a) == key(b)
 
 
-class SourceFetcher:
+class SourceFetcher(Closing):
     def __init__(
         self,
         base_dir: Path,
@@ -92,12 +92,6 @@ class SourceFetcher:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> SourceFetcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _read(self, url: str) -> tuple[bytes, str]:
         """The bytes at ``url`` and their content type; SourceError says why there are none."""

@@ -77,6 +77,7 @@ from .addresses import (
     literal_address,
     stranger_policy,
 )
+from .closing import Closing
 from .decoding import DECODE_STEP, MAX_ENCODINGS, Raw, decoder
 from .retry import EPOCH_THRESHOLD, retry_after, wait_seconds
 
@@ -89,6 +90,7 @@ __all__ = [
     "TOO_MANY_REDIRECTS",
     "TRUSTED_HOSTS_OPTION",
     "USER_AGENT",
+    "Closing",
     "Fault",
     "HttpSession",
     "Limits",
@@ -218,7 +220,7 @@ def default_error_text(response: httpx.Response) -> str | None:
     return None
 
 
-class HttpSession:
+class HttpSession(Closing):
     """An httpx client under :class:`Limits` and a policy, with our error mapping.
 
     :meth:`fetch` answers a response of any status, or a :class:`Fault` when
@@ -271,12 +273,6 @@ class HttpSession:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> HttpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- sending ------------------------------------------------------------------------
     def request(

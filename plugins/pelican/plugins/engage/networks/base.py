@@ -17,13 +17,14 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar, overload
 
 from ..errors import AuthFailed, BudgetExceeded, ConfigError, Unsupported
+from ..http_client import Closing
 from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
 from . import registry
 from .registry import NetworkSpec
@@ -48,6 +49,7 @@ __all__ = [
     "ThreadSnapshot",
     "UsageMeter",
     "parse_time",
+    "replies_only",
 ]
 
 DEFAULT_TIMEOUT = 15.0
@@ -104,31 +106,38 @@ class AdapterContext:
         return [self.env[n] for n in names]
 
 
-class Adapter(ABC):
+T = TypeVar("T")
+
+
+class _FromSpec(Generic[T]):
+    """A read-only adapter attribute that the network's registry entry declares."""
+
+    def __init__(self, read: Callable[[NetworkSpec], T]) -> None:
+        self._read = read
+
+    @overload
+    def __get__(self, adapter: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, adapter: Adapter, owner: type) -> T: ...
+    def __get__(self, adapter: Adapter | None, owner: type) -> T | Self:
+        return self if adapter is None else self._read(adapter.spec)
+
+
+class Adapter(Closing, ABC):
     """Base of every network adapter."""
 
     name: ClassVar[str]  # the key in networks.registry.NETWORKS, which declares the rest
     default_base_url: ClassVar[str] = ""
+    label = _FromSpec(lambda spec: spec.label)
+    can_publish = _FromSpec(lambda spec: spec.can_publish)
+    can_reply = _FromSpec(lambda spec: spec.can_reply)
+    can_schedule = _FromSpec(lambda spec: spec.schedules_natively)
+    # The account's own id where replies are told apart by it, kept by a notification cursor.
+    _me_id: str | None = None
 
     @property
     def spec(self) -> NetworkSpec:
         return registry.spec(self.name)
-
-    @property
-    def label(self) -> str:
-        return self.spec.label
-
-    @property
-    def can_publish(self) -> bool:
-        return self.spec.can_publish
-
-    @property
-    def can_reply(self) -> bool:
-        return self.spec.can_reply
-
-    @property
-    def can_schedule(self) -> bool:
-        return self.spec.schedules_natively
 
     def __init__(self, options: Mapping[str, Any], ctx: AdapterContext) -> None:
         self.options = dict(options)
@@ -219,19 +228,26 @@ class Adapter(ABC):
         that brings its replies (it may leave the like and repost figures out)."""
         return self.fetch_thread(post, cursor)
 
+    def my_id(self) -> str:
+        """The account's own id: as the notification cursor kept it, else asked of the network."""
+        return self._me_id or self._account_id()
+
+    def _account_id(self) -> str:
+        raise Unsupported(self.name, f"{self.label} has no account id that engage reads")
+
+    def _notice_state(self, cursor: str | None) -> tuple[dict[str, Any], str]:
+        """What a notification cursor keeps, and the account's id: kept there too (else asked
+        once), and answered by :meth:`my_id` from then on."""
+        from .notices import load_cursor  # notices builds on this module
+
+        state = load_cursor(cursor)
+        self._me_id = str(state.get("me") or self._account_id())
+        return state, self._me_id
+
     def _answered(self) -> None:
         """Count one answered request (adapters call it from their HTTP client's hook)."""
         with self._answers_lock:
             self.requests_made += 1
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
-
-    def __enter__(self) -> Adapter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class CodePoints:
@@ -248,6 +264,21 @@ class CodePoints:
 
     def measure(self, text: str) -> int:
         return len(text)
+
+
+def replies_only(
+    post: RemoteRef, comments: list[RemoteComment], *, complete: bool, cursor: str | None = None
+) -> ThreadSnapshot:
+    """What a light read brought: the replies and their number; the like and repost figures
+    it did not ask for stay as stored."""
+    return ThreadSnapshot(
+        post=post,
+        counts=Counts(replies=len(comments)),
+        comments=comments,
+        complete=complete,
+        cursor=cursor,
+        keep_counts=True,
+    )
 
 
 def parse_time(value: str | datetime | None) -> datetime:

@@ -43,7 +43,7 @@ from ..errors import (
 )
 from ..http_client import HttpSession, Limits, int_option, json_or_none, retry_after, text_to_html
 from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
-from .base import URL_RE, AdapterContext, CodePoints, parse_time
+from .base import URL_RE, AdapterContext, CodePoints, parse_time, replies_only
 from .facebook_notices import FacebookFeed
 
 DEFAULT_MAX_LENGTH = 63206
@@ -165,14 +165,7 @@ class FacebookAdapter(CodePoints, FacebookFeed):
     def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
         """The comments alone: the figures came with the posts listing (facebook_notices)."""
         raw, complete = self._comment_stream(post.id)
-        comments = list(self._visible(raw, post.id))
-        return ThreadSnapshot(
-            post=post,
-            counts=Counts(replies=len(comments)),
-            comments=comments,
-            complete=complete,
-            keep_counts=True,
-        )
+        return replies_only(post, list(self._visible(raw, post.id)), complete=complete)
 
     def _comment_stream(self, post_id: str) -> tuple[list[dict[str, Any]], bool]:
         """All comments and replies in chronological order; False when the page bound stopped us."""

@@ -46,10 +46,10 @@ from mastodon.errors import (
 from ..errors import AuthFailed, ConfigError, NetworkError, NotFound, RateLimited, Transient
 from ..http_client import retry_after
 from ..model import Author, Counts, OutgoingPost, RemoteComment, RemoteRef, ThreadSnapshot
-from .base import Adapter, AdapterContext, parse_time
+from .base import Adapter, AdapterContext, parse_time, replies_only
 from .mastodon_notices import read_notifications
 from .mastodon_text import MENTION_RE, html_to_text, text_digest, without_leading_mentions
-from .notices import Changes, load_cursor
+from .notices import Changes
 from .text import grapheme_count, url_spans
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,9 @@ class MastodonAdapter(Adapter):
             self._me = self._call("check the access token", api.account_verify_credentials)
         return self._me
 
+    def _account_id(self) -> str:
+        return str(self._account()["id"])
+
     # -- writing ---------------------------------------------------------------------
     def publish(self, post: OutgoingPost) -> RemoteRef:
         text = post.text
@@ -379,7 +382,7 @@ class MastodonAdapter(Adapter):
         api = self._client()
         status = self._call("fetch the post", api.status, target.id)
         context, settled = self._context(target.id)
-        comments = self._comments(target.id, context.get("descendants") or [], self._my_id())
+        comments = self._comments(target.id, context.get("descendants") or [], self.my_id())
         counts = Counts(
             likes=int(status.get("favourites_count") or 0),
             reposts=int(status.get("reblogs_count") or 0),
@@ -390,17 +393,12 @@ class MastodonAdapter(Adapter):
             target = self._ref(status, **dict(target.extra))
         return ThreadSnapshot(post=target, counts=counts, comments=comments, complete=settled)
 
-    def _my_id(self) -> str:
-        return self._me_id or str(self._account()["id"])
-
     # -- notifications (mastodon_notices) --------------------------------------------
     def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
         """Mentions, favourites, reblogs and edits since the cursor (:mod:`.mastodon_notices`)."""
         if not self.notifications:
             return None
-        state = load_cursor(cursor)
-        me = str(state.get("me") or self._account()["id"])
-        self._me_id = me
+        state, me = self._notice_state(cursor)
         read = functools.partial(self._call, "read the notifications", self._client().notifications)
         return read_notifications(read, state, me, self.notification_pages)
 
@@ -409,14 +407,8 @@ class MastodonAdapter(Adapter):
         if post.extra.get("scheduled") == "1" or not post.url:
             return self.fetch_thread(post, cursor)
         context, settled = self._context(post.id)
-        comments = self._comments(post.id, context.get("descendants") or [], self._my_id())
-        return ThreadSnapshot(
-            post=post,
-            counts=Counts(replies=len(comments)),
-            comments=comments,
-            complete=settled,
-            keep_counts=True,
-        )
+        comments = self._comments(post.id, context.get("descendants") or [], self.my_id())
+        return replies_only(post, comments, complete=settled)
 
     def _context(self, status_id: str) -> tuple[Any, bool]:
         """The context, refetched while the server says it is still fetching replies."""

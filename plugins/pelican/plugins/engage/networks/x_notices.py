@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .base import Adapter, AdapterContext, Counts, RemoteComment, RemoteRef, ThreadSnapshot
-from .notices import Changes, Notice, Windows, dump_cursor, load_cursor
+from .base import Adapter, AdapterContext, RemoteComment, RemoteRef, ThreadSnapshot, replies_only
+from .notices import Changes, Notice, Windows, dump_cursor
 from .x_thread import replied_to, replies_under, stable_id
 
 MENTION_FIELDS = ["conversation_id", "referenced_tweets", "created_at"]
@@ -55,6 +55,9 @@ class XFeed(Adapter):
     def _me_data(self) -> dict[str, Any]:
         raise NotImplementedError  # users/me, read once
 
+    def _account_id(self) -> str:
+        return str(self._me_data()["id"])
+
     def _comment(
         self, tweet: dict[str, Any], users: Mapping[str, dict[str, Any]], me_id: str
     ) -> RemoteComment:
@@ -72,14 +75,10 @@ class XFeed(Adapter):
     def rate_budget(self) -> tuple[int, float] | None:
         return self._windows.budget()
 
-    def my_id(self) -> str:
-        return self._me_id or str(self._me_data()["id"])
-
     def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
         if not self.notifications:
             return None
-        state = load_cursor(cursor)
-        self._me_id = me = str(state.get("me") or self._me_data()["id"])
+        state, me = self._notice_state(cursor)
         read = self.client.get_users_mentions
         if "since" not in state:
             answer = self._call("reads", read, me, max_results=5)
@@ -117,13 +116,7 @@ def light_snapshot(
     """The replies a search of ``post``'s conversation found (since ``cursor``): never
     complete, since search reaches seven days back; the figures are kept."""
     tweets, included, users, _, newest = found
-    comments = replies_under(post.id, post.id, tweets, included, whole_conversation=True)
+    replies = replies_under(post.id, post.id, tweets, included, whole_conversation=True)
     me = adapter.my_id()
-    return ThreadSnapshot(
-        post=post,
-        counts=Counts(replies=len(comments)),
-        comments=[adapter._comment(t, users, me) for t in comments],
-        complete=False,
-        cursor=newest or cursor,
-        keep_counts=True,
-    )
+    comments = [adapter._comment(t, users, me) for t in replies]
+    return replies_only(post, comments, complete=False, cursor=newest or cursor)

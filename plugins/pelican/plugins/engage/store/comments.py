@@ -280,13 +280,11 @@ class Comments(Repository):
     def save_counts(
         self, article: str, network: str, likes: int, reposts: int, replies: int
     ) -> None:
-        with self._db.atomic():
-            self._conn.execute(
-                "INSERT INTO engagement (article, network, likes, reposts, replies)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (article, network) DO UPDATE SET"
-                " likes = excluded.likes, reposts = excluded.reposts, replies = excluded.replies",
-                (article, network, likes, reposts, replies),
-            )
+        self._upsert(
+            "engagement",
+            {"article": article, "network": network},
+            {"likes": likes, "reposts": reposts, "replies": replies},
+        )
 
     def all_counts(self) -> Iterator[tuple[str, str, int, int]]:
         """(article, network, likes, reposts) of every thread with a counts row."""

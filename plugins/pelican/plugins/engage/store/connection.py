@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -194,3 +194,17 @@ class Repository:
     @property
     def _conn(self) -> sqlite3.Connection:
         return self._db.conn
+
+    def _upsert(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Insert a row of ``table``, or set ``values`` on the row that has ``key`` already.
+
+        The table and column names are the code's own, never data.
+        """
+        columns = [*key, *values]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in values)
+        )
+        with self._db.atomic():
+            self._conn.execute(sql, (*key.values(), *values.values()))

@@ -8,25 +8,28 @@ calls a network.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from .connection import Repository, Row
 
 _OPEN = "('queued', 'pending', 'scheduled')"
 
 
+class EntryFilter(TypedDict, total=False):
+    """Which entries to list: of one article, of one network, in these states (None: any)."""
+
+    article: str | None
+    network: str | None
+    states: Iterable[str] | None
+
+
 class LedgerEntries(Repository):
     """The ``entry`` and ``network_state`` tables; times are UTC ISO 8601 strings."""
 
     # -- reading -------------------------------------------------------------
-    def select(
-        self,
-        *,
-        article: str | None = None,
-        network: str | None = None,
-        states: Iterable[str] | None = None,
-    ) -> list[Row]:
+    def select(self, **where: Unpack[EntryFilter]) -> list[Row]:
         sql, args = "SELECT * FROM entry WHERE 1=1", []
+        article, network, states = where.get("article"), where.get("network"), where.get("states")
         if article is not None:
             sql += " AND article = ?"
             args.append(article)

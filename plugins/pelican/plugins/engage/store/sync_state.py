@@ -51,13 +51,11 @@ class SyncStates(Repository):
         self, article: str, network: str, remote_id: str, *, at: str, error: str
     ) -> None:
         """A failed read: the attempt and its error; the last success stays."""
-        with self._db.atomic():
-            self._conn.execute(
-                "INSERT INTO sync_state (article, network, remote_id, last_attempt, last_error)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (article, network, remote_id) DO UPDATE SET"
-                " last_attempt = excluded.last_attempt, last_error = excluded.last_error",
-                (article, network, remote_id, at, error),
-            )
+        self._upsert(
+            "sync_state",
+            {"article": article, "network": network, "remote_id": remote_id},
+            {"last_attempt": at, "last_error": error},
+        )
 
     # -- notifications --------------------------------------------------------------------
     def flag(self, keys: Iterable[tuple[str, str, str]], *, at: str) -> int:
@@ -83,13 +81,7 @@ class SyncStates(Repository):
         return dict(row) if row is not None else None
 
     def set_cursor(self, name: str, value: str | None, *, at: str) -> None:
-        with self._db.atomic():
-            self._conn.execute(
-                "INSERT INTO sync_cursor (name, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
-                " updated_at = excluded.updated_at",
-                (name, value, at),
-            )
+        self._upsert("sync_cursor", {"name": name}, {"value": value, "updated_at": at})
 
     def forget_cursor(self, name: str) -> None:
         with self._db.atomic():

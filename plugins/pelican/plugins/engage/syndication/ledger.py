@@ -12,14 +12,14 @@ the account's recent posts (X, Facebook). Entries that must not go out are
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from ..model import now_iso, web_url
-from ..networks.base import RemoteRef
+from ..model import RemoteRef, now_iso, web_url
 from ..store import Store
+from ..store.ledger import EntryFilter
 
 QUEUED, PENDING, SCHEDULED, POSTED = "queued", "pending", "scheduled", "posted"
 SKIPPED, CANCELLED = "skipped", "cancelled"
@@ -102,15 +102,8 @@ class Ledger:
         self.rows = store.ledger
 
     # -- reading -------------------------------------------------------------
-    def entries(
-        self,
-        *,
-        article: str | None = None,
-        network: str | None = None,
-        states: Iterable[str] | None = None,
-    ) -> list[Entry]:
-        rows = self.rows.select(article=article, network=network, states=states)
-        return [Entry.from_row(r) for r in rows]
+    def entries(self, **where: Unpack[EntryFilter]) -> list[Entry]:
+        return [Entry.from_row(r) for r in self.rows.select(**where)]
 
     def get(self, article: str, network: str, seq: int) -> Entry | None:
         row = self.rows.get(article, network, seq)
