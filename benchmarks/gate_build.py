@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/gate_build.py [--posts 2000] [--repeat 5] [--json] [--profile]
+    .venv/bin/python benchmarks/gate_build.py [--posts 2000] [--repeat 5] [--local] [--cold]
+        [--json] [--profile]
 
 This is a measurement, not a test: it always exits 0 (unless the site fails to
 build) and prints whether the target, "a build with the plugin takes at most
@@ -39,6 +40,15 @@ Method
    below the noise), giving the gate's own time over the same N posts'
    rendered HTML, in the same builds that give the ratio. The build time of
    a child includes importing the plugin, so that cost is counted too.
+
+4. By default the gate's saved results are warm, as they are for a build that
+   follows an `engage` command (`engage check`, `publish`, `plan` and `watch`
+   save what they judged; gate/cache.py): after the warm-up build a child
+   reads the site and saves its results with ``site.remember_gate``, the same
+   call `engage check` makes (the command itself would try to fetch again the
+   sources this site marks as unreadable). ``--cold`` skips that: every build
+   with the plugin then analyses every post itself, as the first build after
+   an upgrade or on a fresh database does.
 
 ``--profile`` adds one more build with the handler under cProfile and prints
 where its time goes.
@@ -313,6 +323,16 @@ def _instrument(timings: dict[str, Any], profile: Path | None) -> None:
     plugin.on_article_generator_finalized = timed("handler_s", handler)
 
 
+def prime(conf: Path) -> None:
+    """Save the gate's results for the site, as `engage check` does."""
+    from pelican.plugins.engage import site
+    from pelican.plugins.engage.store import Store
+
+    record = site.read_site(site.load_settings(conf))
+    with Store.open(record.settings.db_path) as store:
+        site.remember_gate(record, store, judge=True)
+
+
 def children_cpu_s() -> float:
     """User + system CPU time of every waited-for child so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -343,7 +363,13 @@ def run_child(
 
 
 def measure(
-    posts: int, repeat: int, profile: bool, say: Callable[[str], None], *, local: bool = False
+    posts: int,
+    repeat: int,
+    profile: bool,
+    say: Callable[[str], None],
+    *,
+    local: bool = False,
+    cold: bool = False,
 ) -> tuple[dict[str, Any], str | None]:
     with tempfile.TemporaryDirectory(prefix="engage-bench-") as tmp:
         root = Path(tmp)
@@ -359,6 +385,10 @@ def measure(
             return result
 
         build(plugin=False)
+        if not cold:
+            say("saving the gate's results as `engage check` does")
+            cmd = [sys.executable, __file__, "--_prime", str(conf)]
+            subprocess.run(cmd, cwd=conf.parent, check=True, capture_output=True)
         without_: list[dict[str, Any]] = []
         with_: list[dict[str, Any]] = []
         for round_ in range(repeat):  # one pair per round: AB, BA, AB, ... (ABBA...)
@@ -391,6 +421,7 @@ def measure(
         "posts": posts,
         "repeat": repeat,
         "mode": "local (verdict box on every article)" if local else "production",
+        "gate_cache": "cold" if cold else "warm (saved by a command before the builds)",
         # The figure of the target: CPU time of each child build, measured from outside.
         "cpu_without_s": round(cpu_without, 3),
         "cpu_with_s": round(cpu_with, 3),
@@ -436,7 +467,7 @@ def report(result: dict[str, Any]) -> None:
 
     table = Table(
         title=f"engage plugin cost, {result['posts']} posts, {result['repeat']} pairs, "
-        f"{result['mode']} build"
+        f"{result['mode']} build, {result['gate_cache'].split()[0]} gate cache"
     )
     table.add_column("measure")
     table.add_column("median", justify="right")
@@ -486,15 +517,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--local", action="store_true", help="build as pelicanconf.py does (ENGAGE_SHOW_GATE on)"
     )
+    parser.add_argument(
+        "--cold", action="store_true", help="no saved gate results: every post analysed"
+    )
     # Child mode: one build in this fresh interpreter, timings printed as JSON.
     parser.add_argument("--_one-build", dest="one_build", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_output", dest="output", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_plugin", dest="plugin", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_profile", dest="profile_to", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--_prime", dest="prime", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.posts < 1 or args.repeat < 1:
         parser.error("--posts and --repeat must be at least 1")
 
+    if args.prime:
+        prime(args.prime)
+        return 0
     if args.one_build:
         timings = one_build(args.one_build, args.output, args.plugin, args.profile_to)
         print(json.dumps(timings))
@@ -503,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    result, profile_text = measure(args.posts, args.repeat, args.profile, say, local=args.local)
+    result, profile_text = measure(
+        args.posts, args.repeat, args.profile, say, local=args.local, cold=args.cold
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

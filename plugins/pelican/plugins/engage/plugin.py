@@ -9,6 +9,7 @@ never posts: it reads the state database, if there is one, without writing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import posixpath
@@ -26,6 +27,7 @@ from .backfeed.page_insert import insert_into_page
 from .errors import ConfigError, StoreError
 from .gate import commentary as commentary_mod
 from .gate import rules as gate
+from .gate.cache import KnownResults
 from .gate.metadata import parse_metadata
 from .gate.record import EngageInfo, PostRecord
 from .model import NetworkCounts, Syndication
@@ -51,6 +53,8 @@ class BuildRecord:
     metadata_errors: list[str] = field(default_factory=list)
     # Which known post each file is (moved, renamed, re-slugged) and which are gone.
     identities: Resolution = field(default_factory=Resolution)
+    # The gate's results the commands saved (the pages' analyses come from it too).
+    known: KnownResults = field(default_factory=KnownResults)
 
 
 class _State:
@@ -109,6 +113,7 @@ class SiteState:
     syndications: dict[str, list[Syndication]] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
     known_posts: list[KnownPost] = field(default_factory=list)
+    known: KnownResults = field(default_factory=KnownResults)
 
 
 def read_state(settings: EngageSettings) -> SiteState:
@@ -125,6 +130,7 @@ def read_state(settings: EngageSettings) -> SiteState:
             KnownPost(r["key"], r["source_path"], r["url"], r["title"], r["date"])
             for r in store.posts.all()
         ]
+        state.known = KnownResults(store.gate_results.analyses(), store.gate_results.verdicts())
         for entry in Ledger(store).syndications():
             # Syndication keeps http(s) URLs only (model.web_url): others stay off the page.
             link = Syndication(entry.network, network_label(entry.network), entry.remote_url or "")
@@ -140,6 +146,7 @@ def judge_articles(
     *,
     judge: bool = True,
     urls: Mapping[str, str] | None = None,
+    known: KnownResults | None = None,
 ) -> list[PostRecord]:
     """Gate verdicts for ``(article, may_be_candidate)`` pairs.
 
@@ -148,7 +155,7 @@ def judge_articles(
     """
     pending = []
     for article, may_be_candidate in articles:
-        rel = os.path.relpath(article.source_path, settings.base_dir)
+        rel = relative(article.source_path, settings.base_dir)
         meta, errors = parse_metadata(rel, article.metadata, timezone=settings.timezone)
         for error in errors:
             log.error("engage: %s", error)
@@ -163,7 +170,8 @@ def judge_articles(
             translation_group=translation_group(article, settings.base_dir),
         )
         pending.append((article, rel, meta, post_input))
-    verdicts = gate.SiteVerdicts([p[3] for p in pending], sources, settings.gate, judge=judge)
+    posts = [p[3] for p in pending]
+    verdicts = gate.SiteVerdicts(posts, sources, settings.gate, judge=judge, known=known)
     records = []
     for article, rel, meta, post_input in pending:
         url = f"{settings.site_url.rstrip('/')}/{article.url}" if settings.site_url else article.url
@@ -316,11 +324,22 @@ def subsite_urls(
     return urls
 
 
+def relative(source_path: str, base_dir: Path) -> str:
+    """A post's key: its source path relative to the site folder."""
+    if os.path.isabs(source_path) and base_dir.is_absolute():
+        return _relative_between_absolute(source_path, base_dir)
+    return os.path.relpath(source_path, base_dir)  # depends on the working folder
+
+
+# Asked three times a post per build, and ``os.path.relpath`` is no cheap call.
+_relative_between_absolute = functools.lru_cache(maxsize=8192)(os.path.relpath)
+
+
 def translation_group(article: Any, base_dir: Path) -> str | None:
     """One key for a post and its translations (Pelican's, which i18n_subsites keeps):
     the first of their source paths, so every version names the same one."""
     group = [article, *getattr(article, "translations", ())]
-    return min(os.path.relpath(m.source_path, base_dir) for m in group) if len(group) > 1 else None
+    return min(relative(m.source_path, base_dir) for m in group) if len(group) > 1 else None
 
 
 def conversation_keys(article: Any, main_lang: str, base_dir: Path) -> list[str]:
@@ -328,7 +347,7 @@ def conversation_keys(article: Any, main_lang: str, base_dir: Path) -> list[str]
     the main-language version first."""
     original = original_of(article, main_lang)
     group = [original, article, *getattr(original, "translations", ())]
-    keys = (os.path.relpath(m.source_path, base_dir) for m in group)
+    keys = (relative(m.source_path, base_dir) for m in group)
     return list(dict.fromkeys(keys))
 
 
@@ -361,14 +380,14 @@ def on_article_generator_finalized(generator: Any) -> None:
     articles = site_articles(generator, main_lang)
     urls = subsite_urls((a for a, _ in articles), generator.settings, settings.site_url)
     state = read_state(settings)
-    records = judge_articles(settings, articles, state.sources, urls=urls)
+    records = judge_articles(settings, articles, state.sources, urls=urls, known=state.known)
     identities = resolve_identities(records, state.known_posts)
     for record in records:
         record.key = identities.key(record.source_path)
     for (article, _), record in zip(articles, records, strict=True):
         keys = conversation_keys(article, main_lang, settings.base_dir)
         attach(article, record, settings, state, [identities.key(k) for k in keys])
-    STATE.current = BuildRecord(settings, records, identities=identities)
+    STATE.current = BuildRecord(settings, records, identities=identities, known=state.known)
     if not is_subsite(generator.settings):  # the commands report the main site
         STATE.last_build = STATE.current
     # No verdict is computed here: the site-wide rules run when something reads one.
@@ -382,7 +401,8 @@ def on_page_generator_finalized(generator: Any) -> None:
         return
     settings = build.settings
     pages = [*generator.pages, *generator.hidden_pages, *generator.draft_pages]
-    records = judge_articles(settings, ((p, False) for p in pages), {}, judge=False)
+    pairs = ((p, False) for p in pages)
+    records = judge_articles(settings, pairs, {}, judge=False, known=build.known)
     for page, record in zip(pages, records, strict=True):
         attach(page, record, settings)
     build.posts.extend(records)

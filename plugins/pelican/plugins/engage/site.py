@@ -123,3 +123,24 @@ def remember_posts(record: plugin.BuildRecord, store: Store) -> None:
         ],
         [known.key for known in record.identities.orphaned],
     )
+
+
+def remember_gate(record: plugin.BuildRecord, store: Store, *, judge: bool = False) -> None:
+    """Save the gate's results for ``record`` that were not saved yet, so the next build
+    reuses them (gate/cache.py); with ``judge`` the site's verdicts are computed first.
+
+    Only the analyses of the site as it is now are kept.
+    """
+    if judge:
+        for post in record.posts:
+            _ = post.verdict
+    groups = {id(p.verdicts): p.verdicts for p in record.posts}.values()
+    analyses: dict[str, str] = {}
+    keep: set[str] = set()
+    verdicts = None
+    for group in groups:
+        fresh, site_verdicts = group.fresh()
+        analyses.update(fresh)
+        keep.update(group.analysis_keys())
+        verdicts = verdicts or site_verdicts
+    store.gate_results.save(analyses, verdicts, keep=keep)

@@ -144,4 +144,5 @@ def judged_site(settings_file: Path, console: Console, *, refresh: bool = False)
         site.remember_posts(record, store)
         if fetch_missing_sources(record, store, console, refresh=refresh):
             site.rejudge(record, store.sources())
+        site.remember_gate(record, store, judge=True)
     return record

@@ -101,6 +101,7 @@ def plan(settings_file: Path, as_json: bool, backfill: bool) -> None:
         if fetch_missing_sources(record, store, err):
             site.rejudge(record, store.sources())
         plan_, changes, _ = _plan(record, store, backfill=backfill, now=datetime.now(UTC))
+        site.remember_gate(record, store)
         rows = report.plan_rows(changes, plan_.items, Ledger(store).entries())
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -185,10 +186,12 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
     engage = record.settings
     with Store.open(engage.db_path) as store:
         fetch_missing_sources(record, store, err)
+        site.remember_gate(record, store)  # the build below reuses the analyses
         out.print(f"Building the site with {settings_file} …")
         record = site.build_site(settings)
         site.remember_posts(record, store)
         report.print_gate_report(out, record.posts)
+        site.remember_gate(record, store)
         for warning in record.identities.warnings():
             err.print(Text(f"Warning: {warning}.", style="yellow"), soft_wrap=True)
         held = report.failing(record.posts)

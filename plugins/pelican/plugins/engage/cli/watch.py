@@ -60,6 +60,7 @@ class SitePosts:
         self.engage = record.settings
         with Store.open(self.engage.db_path) as store:
             site.remember_posts(record, store)
+            site.remember_gate(record, store)
 
 
 def make_steps(posts: SitePosts, notifier: Notifier | None, log: Callable[[str], None]) -> Steps:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..model import SourceText
+from . import cache
 from . import text as textmod
 from .commentary import PostAnalysis, analyze
 from .reuse import ReuseIndex
@@ -254,6 +255,10 @@ class SiteVerdicts:
     that look across posts (reuse, copies of sources) run when a verdict is
     first asked for: by the verdict box of a local build or by an `engage`
     command. A production build, which shows no verdict, skips them.
+
+    ``known`` holds results the commands saved earlier (gate/cache.py): an
+    analysis or the site's verdicts found there are decoded, not computed.
+    What was computed here is listed by :meth:`fresh`, for the commands to save.
     """
 
     def __init__(
@@ -263,18 +268,34 @@ class SiteVerdicts:
         settings: GateSettings,
         *,
         judge: bool = True,
+        known: cache.KnownResults | None = None,
     ) -> None:
         self._posts = list(posts)
         self._by_key = {p.key: p for p in self._posts}
         self._sources = sources
         self._settings = settings
         self._judge = judge  # False for pages: measured, never judged
+        self._known = known or cache.KnownResults()
+        self._keys: dict[str, str] = {}  # post key -> analysis key
         self._analyses: dict[str, PostAnalysis] = {}
         self._verdicts: dict[str, Verdict] | None = None
+        self._fresh_analyses: dict[str, str] = {}  # analysis key -> JSON
+        self._fresh_verdicts: tuple[str, str] | None = None  # (site key, JSON)
+
+    def analysis_key(self, key: str) -> str:
+        if key not in self._keys:
+            self._keys[key] = cache.analysis_key(self._by_key[key].html, self._settings.headings)
+        return self._keys[key]
 
     def analysis(self, key: str) -> PostAnalysis:
         if key not in self._analyses:
-            self._analyses[key] = analyze(self._by_key[key].html, self._settings.headings)
+            akey = self.analysis_key(key)
+            known = self._known.analyses.get(akey)
+            if known is not None:
+                self._analyses[key] = cache.decode_analysis(known)
+            else:
+                self._analyses[key] = analyze(self._by_key[key].html, self._settings.headings)
+                self._fresh_analyses[akey] = cache.encode_analysis(self._analyses[key])
         return self._analyses[key]
 
     def __getitem__(self, key: str) -> Verdict:
@@ -282,14 +303,42 @@ class SiteVerdicts:
             for post in self._posts:
                 self.analysis(post.key)
             if self._judge:
-                self._verdicts = evaluate(
-                    self._posts, self._sources, self._settings, self._analyses
-                )
+                self._verdicts = self._site_verdicts()
             else:
                 self._verdicts = {
                     p.key: Verdict(p.key, False, self._analyses[p.key]) for p in self._posts
                 }
         return self._verdicts[key]
+
+    def _site_verdicts(self) -> dict[str, Verdict]:
+        keys = {p.key: self.analysis_key(p.key) for p in self._posts}
+        site = cache.site_key(self._posts, keys, self._sources, self._settings)
+        known = self._known.verdicts.get(site)
+        if known is None:
+            verdicts = evaluate(self._posts, self._sources, self._settings, self._analyses)
+            self._fresh_verdicts = (site, cache.encode_verdicts(verdicts))
+            return verdicts
+        return {
+            key: Verdict(
+                key,
+                self._by_key[key].candidate,
+                self._analyses[key],
+                [Reason(code, message) for code, message in reasons],
+                copy,
+                reuse,
+                reused_from,
+            )
+            for key, (reasons, copy, reuse, reused_from) in cache.decode_verdicts(known).items()
+        }
+
+    def fresh(self) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """What was computed here, not found in ``known``: analyses by key, and the
+        site's verdicts with their key (None when they were known or never asked for)."""
+        return dict(self._fresh_analyses), self._fresh_verdicts
+
+    def analysis_keys(self) -> list[str]:
+        """The analysis key of every post: what the site needs from a cache."""
+        return [self.analysis_key(p.key) for p in self._posts]
 
     def rejudge(self, sources: Mapping[str, SourceText]) -> None:
         """Judge again with fresher source texts (the analyses stay)."""

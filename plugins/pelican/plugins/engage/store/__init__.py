@@ -32,6 +32,7 @@ from .acknowledgements import Acknowledgements
 from .answers import Answers
 from .comments import Comments
 from .connection import Database
+from .gate_cache import GateResults
 from .ledger import LedgerEntries
 from .meter import SharedMeter, SpendMeter
 from .migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -59,6 +60,7 @@ class Store(Database):
         self.answers = Answers(self)
         self.acknowledgements = Acknowledgements(self)  # likes sent, comments marked done
         self.posts = PostIdentities(self)
+        self.gate_results = GateResults(self)  # saved by the commands, read by the build
 
     def sources(self) -> dict[str, SourceText]:
         return self.source_texts.all()

@@ -210,6 +210,19 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE sync_state ADD COLUMN flagged_at TEXT;
     """,
+    # 7: the gate's results, saved by the commands for the read-only build
+    # (gate/cache.py): one analysis per rendered post, the verdicts of recent sites.
+    """
+    CREATE TABLE gate_analysis (
+        key             TEXT PRIMARY KEY,   -- hash of the rules, headings and HTML
+        value           TEXT NOT NULL       -- JSON
+    );
+    CREATE TABLE gate_verdicts (
+        site            TEXT PRIMARY KEY,   -- hash of every input of the rules
+        value           TEXT NOT NULL,      -- JSON: the verdict of each post
+        saved_at        TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
