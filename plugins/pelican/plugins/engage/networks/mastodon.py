@@ -395,12 +395,15 @@ class MastodonAdapter(Adapter):
 
     # -- notifications (mastodon_notices) --------------------------------------------
     def changes(self, cursor: str | None, watched: Sequence[RemoteRef]) -> Changes | None:
-        """Mentions, favourites, reblogs and edits since the cursor (:mod:`.mastodon_notices`)."""
+        """Mentions, favourites, reblogs and edits since the cursor (:mod:`.mastodon_notices`):
+        grouped (v2) where the server has them, else v1, which the cursor then remembers."""
         if not self.notifications:
             return None
         state, me = self._notice_state(cursor)
-        read = functools.partial(self._call, "read the notifications", self._client().notifications)
-        return read_notifications(read, state, me, self.notification_pages)
+        api = self._client()
+        read = functools.partial(self._call, "read the notifications", api.notifications)
+        grouped = functools.partial(self._call, "read the notifications", api.grouped_notifications)
+        return read_notifications(read, state, me, self.notification_pages, grouped)
 
     def fetch_changed(self, post: RemoteRef, cursor: str | None = None) -> ThreadSnapshot:
         """The replies alone (one context call): the figures came with the notifications."""

@@ -13,8 +13,11 @@ minutes ahead (nearer times publish at once, as Mastodon does), and the
 
 Besides the base controls, tests use :meth:`MastodonStandIn.set_async_refresh`,
 :meth:`MastodonStandIn.publish_scheduled` and :meth:`MastodonStandIn.reset`
-(one server per test module is much faster than one per test). Every account
-has a token (``token_for("bob")``), so the real client can act as anyone.
+(one server per test module is much faster than one per test). Notifications come
+as v1 and as grouped v2 (Mastodon 4.3+, shaped and paged like the recorded answers);
+``has_grouped_notifications = False`` (or ``MastodonStandIn(grouped_notifications=False)``)
+makes it an older server, whose v2 answers 404. Every account has a token
+(``token_for("bob")``), so the real client can act as anyone.
 URLs are counted and linked by the stand-in's own rule (``mastodon_text``), which
 counts a URL without a real top-level domain (``https://blog.example/``) in full
 as Mastodon does; the JSON entities are built in ``mastodon_views``.
@@ -29,7 +32,7 @@ from typing import Any, ClassVar
 
 from .base import Account, Item, Request, Response, route
 from .mastodon_text import URL_RESERVED, countable_length
-from .mastodon_views import MAX_CHARACTERS, MastodonViews, Scheduled
+from .mastodon_views import MAX_CHARACTERS, NOTIFICATION_TYPES, MastodonViews, Scheduled
 from .notify import NotifyingStandIn
 
 MIN_SCHEDULE_OFFSET = timedelta(minutes=5)
@@ -40,6 +43,8 @@ RATE_LIMIT = 300
 RATE_WINDOW = 300.0
 # Unauthenticated context calls are capped like Mastodon's StatusesController.
 ANON_DESCENDANTS, ANON_DEPTH = 60, 20
+# What /api/v2/notifications groups unless asked otherwise (follows: the stand-in has none).
+GROUPABLE = {"favourite", "reblog"}
 
 _INVALID_TOKEN = "The access token is invalid"
 _NOT_FOUND = "Record not found"
@@ -53,8 +58,12 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
     network: ClassVar[str] = "mastodon"
     like_reason, repost_reason = "favourite", "reblog"  # the notification types
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, *, grouped_notifications: bool = True, **kw: Any) -> None:
+        """``grouped_notifications=False``: a server older than Mastodon 4.3, which answers
+        ``/api/v2/notifications`` with 404 (tests may also set ``has_grouped_notifications``)."""
         self.tokens: dict[str, str] = {}
+        self._grouped_default = grouped_notifications
+        self.has_grouped_notifications = grouped_notifications
         super().__init__(**kw)
         self.reset_style = "iso"  # or "epoch", as GoToSocial and some forks send it
         self.scheduled: dict[str, Scheduled] = {}
@@ -97,6 +106,7 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
             self.tokens = {f"sandbox-mastodon-{key}-token": key for key in self.accounts}
             self.reset_style = "iso"
             self.max_characters, self.url_reserved = MAX_CHARACTERS, URL_RESERVED
+            self.has_grouped_notifications = self._grouped_default
 
     # -- notifications (sandbox/notify.py) ---------------------------------------------
     @route("GET", r"/api/v1/notifications", auth="required")
@@ -104,20 +114,8 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
         """The author's notifications, newest first, with Mastodon's paging parameters."""
         if request.caller != "author":
             return Response(200, [])
-        kinds = set(request.query.get("types[]", []) + request.query.get("types", []))
-        names = {"reply": "mention", "favourite": "favourite", "reblog": "reblog"}
-        wanted = {k for k, name in names.items() if name in kinds} if kinds else None
-
-        def number(name: str) -> int | None:
-            value = request.arg(name)
-            return int(value) if value and value.isdigit() else None
-
         page = self.notices.page(
-            kinds=wanted,
-            since_id=number("since_id"),
-            min_id=number("min_id"),
-            max_id=number("max_id"),
-            limit=max(1, min(int(request.arg("limit") or 40), 80)),
+            kinds=_kinds(request, "types"), **_paging(request), limit=_limit(request)
         )
         body = []
         for event in page:
@@ -127,7 +125,7 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
             body.append(
                 {
                     "id": str(event.id),
-                    "type": names[event.kind],
+                    "type": NOTIFICATION_TYPES[event.kind],
                     "created_at": _iso_ms(event.at),
                     "group_key": f"ungrouped-{event.id}",
                     "account": self.account_json(event.actor),
@@ -135,6 +133,32 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
                 }
             )
         return Response(200, body)
+
+    @route("GET", r"/api/v2/notifications", auth="required")
+    def grouped_notifications(self, request: Request) -> Response:
+        """Grouped notifications (Mastodon 4.3+): ``limit`` counts groups, favourites and
+        reblogs of one status are grouped unless ``grouped_types[]`` says otherwise.
+        With ``has_grouped_notifications`` False, answered as by an older server: 404."""
+        if not self.has_grouped_notifications:
+            return self.error(404, f"no route for {request.path}")
+        expand = request.arg("expand_accounts") or "partial_avatars"
+        if request.caller != "author":
+            return Response(200, self.grouped_notifications_json([], expand))
+        grouped = _kinds(request, "grouped_types")
+        groups = self.notices.group_page(
+            kinds=_kinds(request, "types"),
+            grouped=GROUPABLE if grouped is None else grouped,
+            keep=lambda event: self.live(event.item_id) is not None,
+            **_paging(request),
+            limit=_limit(request),
+        )
+        headers = {}
+        if groups:
+            low = min(events[-1].id for _, events in groups)
+            high = max(events[0].id for _, events in groups)
+            url = f"{self.base_url}{request.path}?limit={_limit(request)}"
+            headers["Link"] = f'<{url}&max_id={low}>; rel="next", <{url}&min_id={high}>; rel="prev"'
+        return Response(200, self.grouped_notifications_json(groups, expand), headers)
 
     def set_async_refresh(self, status_id: str, polls: int, retry: int = 1) -> None:
         """Answer the next ``polls`` context calls for ``status_id`` with Mastodon-Async-Refresh."""
@@ -442,6 +466,24 @@ class MastodonStandIn(NotifyingStandIn, MastodonViews):
             return self.error(404, _NOT_FOUND)
         del self.scheduled[scheduled.id]
         return Response(200, {})
+
+
+def _kinds(request: Request, name: str) -> set[str] | None:
+    """The stand-in's event kinds that ``name[]`` asks for (None: not asked, so all)."""
+    asked = set(request.query.get(f"{name}[]", []) + request.query.get(name, []))
+    if not asked:
+        return None
+    return {kind for kind, mastodon in NOTIFICATION_TYPES.items() if mastodon in asked}
+
+
+def _paging(request: Request) -> dict[str, int | None]:
+    """``since_id``, ``min_id`` and ``max_id`` as numbers (None when absent or not one)."""
+    values = {name: request.arg(name) for name in ("since_id", "min_id", "max_id")}
+    return {k: int(v) if v and v.isdigit() else None for k, v in values.items()}
+
+
+def _limit(request: Request) -> int:
+    return max(1, min(int(request.arg("limit") or 40), 80))
 
 
 def _iso_ms(moment: datetime) -> str:

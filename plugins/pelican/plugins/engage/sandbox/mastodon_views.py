@@ -11,12 +11,17 @@ from typing import Any, ClassVar
 
 from .base import Item, StandIn, iso_millis
 from .mastodon_text import URL_RESERVED, render_text
+from .notify import Event
 
 MAX_CHARACTERS = 500
 # Status fields about the reader: Mastodon leaves them out for an anonymous one.
 VIEWER_FIELDS = ("favourited", "reblogged", "muted", "bookmarked", "pinned", "filtered")
 # Accounts that live on another server: their acct, url and uri carry that host.
 REMOTE_DOMAINS = {"dave": "fedi.example"}
+# The stand-in's notification kinds (sandbox/notify.py) as Mastodon names them.
+NOTIFICATION_TYPES = {"reply": "mention", "favourite": "favourite", "reblog": "reblog"}
+SAMPLE_ACCOUNTS = 8  # the most accounts a notification group names
+PARTIAL_ACCOUNT_KEYS = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
 
 
 @dataclass
@@ -142,6 +147,52 @@ class MastodonViews(StandIn):
             for name in VIEWER_FIELDS:
                 del status[name]
         return status
+
+    def grouped_notifications_json(
+        self, groups: list[tuple[str, list[Event]]], expand: str = "partial_avatars"
+    ) -> dict[str, Any]:
+        """A page of ``GET /api/v2/notifications`` (groups and their events newest first), as
+        recorded: ``accounts`` (with ``expand=partial_avatars`` only each group's latest
+        account in full, the others in ``partial_accounts``), ``statuses`` and
+        ``notification_groups``; ``most_recent_notification_id`` is a number, the page ids
+        are strings."""
+        accounts: dict[str, None] = {}
+        partial: dict[str, None] = {}
+        statuses: dict[str, None] = {}
+        rendered = []
+        for key, events in groups:
+            newest, oldest = events[0], events[-1]
+            actors = list(dict.fromkeys(e.actor for e in events))[:SAMPLE_ACCOUNTS]
+            accounts.setdefault(actors[0])
+            for actor in actors[1:]:
+                (partial if expand == "partial_avatars" else accounts).setdefault(actor)
+            statuses.setdefault(newest.item_id)
+            rendered.append(
+                {
+                    "group_key": key,
+                    "notifications_count": len(events),
+                    "type": NOTIFICATION_TYPES[newest.kind],
+                    "most_recent_notification_id": newest.id,
+                    "page_min_id": str(oldest.id),
+                    "page_max_id": str(newest.id),
+                    "latest_page_notification_at": iso_millis(newest.at),
+                    "sample_account_ids": [self.accounts[a].id for a in actors],
+                    "status_id": newest.item_id,
+                }
+            )
+        body: dict[str, Any] = {"accounts": [self.account_json(a) for a in accounts]}
+        if expand == "partial_avatars":
+            body["partial_accounts"] = [
+                self.partial_account_json(a) for a in partial if a not in accounts
+            ]
+        body["statuses"] = [self.status_json(self.items[i], "author") for i in statuses]
+        body["notification_groups"] = rendered
+        return body
+
+    def partial_account_json(self, key: str) -> dict[str, Any]:
+        """An account as ``partial_accounts`` lists it (the recorded keys)."""
+        full = self.account_json(key)
+        return {**{k: full[k] for k in PARTIAL_ACCOUNT_KEYS}, "avatar_description": ""}
 
     def scheduled_json(self, scheduled: Scheduled) -> dict[str, Any]:
         return {

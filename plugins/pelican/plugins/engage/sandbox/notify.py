@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from .base import Item
 
 AUTHOR = "author"
+GROUP_SPAN_HOURS = 12  # Mastodon starts a new group of favourites of a status after this
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,76 @@ class EventLog:
             found = [e for e in found if e.id > min_id][:limit]
             return list(reversed(found))
         return list(reversed(found))[:limit]
+
+    def group_page(
+        self,
+        *,
+        kinds: set[str] | None = None,
+        grouped: Collection[str] = (),
+        keep: Callable[[Event], bool] = lambda event: True,
+        since_id: int | None = None,
+        min_id: int | None = None,
+        max_id: int | None = None,
+        limit: int = 40,
+    ) -> list[tuple[str, list[Event]]]:
+        """Mastodon's grouped paging (``/api/v2/notifications``): ``limit`` counts groups.
+
+        Events of a ``grouped`` kind about the same item within twelve hours of the
+        group's first hour share a key; every other event is a group of its own. The page
+        walks from its end (the newest, or just above ``min_id``) and takes each group's
+        first event until ``limit`` groups are found; a group then holds its events
+        between the page's lowest and highest first events, or, on a last page (fewer
+        groups), to the end of the walk. Groups and their events newest first, as
+        ``(group key, events)``.
+        """
+        with self._lock:
+            events = list(self.events)
+        keys = _group_keys(events, grouped)
+        found = [
+            e
+            for e in events
+            if (kinds is None or e.kind in kinds)
+            and keep(e)
+            and (max_id is None or e.id < max_id)
+            and (since_id is None or e.id > since_id)
+            and (min_id is None or e.id > min_id)
+        ]
+        walk = found if min_id is not None else list(reversed(found))
+        firsts: dict[str, Event] = {}
+        for event in walk:
+            if len(firsts) >= limit:
+                break
+            firsts.setdefault(keys[event.id], event)
+        if not firsts:
+            return []
+        low = min(e.id for e in firsts.values())
+        high = max(e.id for e in firsts.values())
+        if len(firsts) < limit:  # the last page: its groups reach to the end of the walk
+            low, high = (low, found[-1].id) if min_id is not None else (found[0].id, high)
+        members: dict[str, list[Event]] = {key: [] for key in firsts}
+        for event in reversed(found):
+            if low <= event.id <= high and keys[event.id] in members:
+                members[keys[event.id]].append(event)
+        order = list(firsts) if min_id is None else list(reversed(firsts))
+        return [(key, members[key]) for key in order]
+
+
+def _group_keys(events: list[Event], grouped: Collection[str]) -> dict[int, str]:
+    """Every event's group key, as Mastodon forms them: ``<type>-<status>-<hour>``, the hour
+    of the group's first event (reused for twelve hours), or ``ungrouped-<id>``."""
+    keys: dict[int, str] = {}
+    hours: dict[tuple[str, str], int] = {}
+    for event in events:
+        if event.kind not in grouped:
+            keys[event.id] = f"ungrouped-{event.id}"
+            continue
+        hour = int(event.at.timestamp()) // 3600
+        first = hours.get((event.kind, event.item_id))
+        if first is not None and hour < first + GROUP_SPAN_HOURS:
+            hour = first
+        hours[(event.kind, event.item_id)] = hour
+        keys[event.id] = f"{event.kind}-{event.item_id}-{hour}"
+    return keys
 
 
 class NotifyingStandIn:
