@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from syndication_helpers import configure, engage, standins, top_level
 
+from pelican.plugins.engage.store import Store
+
 
 def test_sync_rebuilds_and_deploys_only_when_the_conversation_changed(
     demo_site: Path, monkeypatch: pytest.MonkeyPatch
@@ -28,6 +30,10 @@ def test_sync_rebuilds_and_deploys_only_when_the_conversation_changed(
         assert code == 0, out + err
         page = (demo_site / "output" / "packaging-a-one-file-script.html").read_text()
         assert "Rebuilt straight away, nice." in page
+        # The sync rendered the conversation for the rebuild (backfeed/prerender.py).
+        with Store.open_readonly(demo_site / "engage.sqlite3") as store:  # type: ignore[union-attr]
+            saved = [row[3] for row in store.rendered.saved()]
+        assert any("Rebuilt straight away, nice." in html for html in saved)
         assert deployed.read_text() == deploys_after_publish + "x"
         code, out, _ = engage("sync", "--rebuild", "--all")
         assert code == 0 and "Nothing new." in out

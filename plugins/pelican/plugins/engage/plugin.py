@@ -22,8 +22,9 @@ from typing import Any
 from markupsafe import Markup
 from pelican.plugins import signals  # type: ignore[attr-defined]  # mypy sees our namespace dir
 
-from .backfeed.conversation import Conversation, Thread, copy_avatars, load_conversations
+from .backfeed.conversation import Conversation, Thread, copy_avatars
 from .backfeed.page_insert import insert_into_page
+from .backfeed.prerender import conversations_for_build, syndication_links
 from .errors import ConfigError, StoreError
 from .gate import commentary as commentary_mod
 from .gate import rules as gate
@@ -31,12 +32,10 @@ from .gate.cache import KnownResults
 from .gate.metadata import parse_metadata
 from .gate.record import EngageInfo, PostRecord
 from .model import NetworkCounts, Syndication
-from .networks import network_label
 from .settings import EngageSettings
 from .store import Store
 from .syndication.identity import KnownPost, Resolution
 from .syndication.identity import resolve as resolve_identities
-from .syndication.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +124,13 @@ def read_state(settings: EngageSettings) -> SiteState:
     if store is None:
         return SiteState()
     with store:
-        state = SiteState(store.sources(), conversations=load_conversations(store, settings))
+        state = SiteState(store.sources(), conversations=conversations_for_build(store, settings))
         state.known_posts = [
             KnownPost(r["key"], r["source_path"], r["url"], r["title"], r["date"])
             for r in store.posts.all()
         ]
         state.known = KnownResults(store.gate_results.analyses(), store.gate_results.verdicts())
-        for entry in Ledger(store).syndications():
-            # Syndication keeps http(s) URLs only (model.web_url): others stay off the page.
-            link = Syndication(entry.network, network_label(entry.network), entry.remote_url or "")
-            if link.url:
-                state.syndications.setdefault(entry.article, []).append(link)
+        state.syndications = syndication_links(store)
         return state
 
 

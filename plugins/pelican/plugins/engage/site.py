@@ -12,7 +12,7 @@ import logging
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +20,17 @@ from pelican import Pelican  # type: ignore[attr-defined]  # mypy sees our names
 from pelican.settings import read_settings
 
 from . import plugin
+from .backfeed import prerender
 from .errors import ConfigError, EngageError
 from .gate import rules as gate
-from .settings import BASE_DIR_KEY
+from .settings import BASE_DIR_KEY, EngageSettings
 from .store import Store
 from .syndication.identity import date_text
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .backfeed.site_posts import SyncedPost
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +147,18 @@ def remember_gate(record: plugin.BuildRecord, store: Store, *, judge: bool = Fal
         keep.update(group.analysis_keys())
         verdicts = verdicts or site_verdicts
     store.gate_results.save(analyses, verdicts, keep=keep)
+
+
+def save_conversations(
+    store: Store,
+    settings: Mapping[str, Any],
+    posts: Iterable[SyncedPost],
+    *,
+    whole_site: bool = True,
+) -> int:
+    """Render the conversations that changed since the last save, for the next build
+    with ``settings`` to reuse (backfeed/prerender.py); returns how many were rendered."""
+    pages = [(p.key, p.url) for p in posts if p.kind == "article"]
+    siteurl = str(settings.get("SITEURL") or "")
+    engage = EngageSettings.from_pelican(settings)
+    return prerender.save_rendered(store, engage, siteurl, pages, whole_site=whole_site)

@@ -36,7 +36,7 @@ import logging
 import re
 import shutil
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -348,13 +348,17 @@ def _blocked(row: tuple[Any, ...], hides: Callable[[str, str, str, str, str], bo
 
 
 def load_conversations(
-    store: Store, settings: EngageSettings | None = None
+    store: Store,
+    settings: EngageSettings | None = None,
+    skip: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Conversation]:
     """Every article's visible comments as a tree, and its counts per network.
 
     ``settings`` brings the avatar mode, the time zone of the dates and the
     blocklist (applied here too, so an account blocked since the last sync is
-    off the page at the next build); without it no avatar is shown.
+    off the page at the next build); without it no avatar is shown. The comments
+    of the ``skip`` articles are not loaded (their markup was saved: prerender.py);
+    the value gives how many each shows per network, for the counts.
     """
     # Tens of thousands of new objects, all kept: the cyclic collector would run
     # many times over the whole build's heap for nothing (measured: it doubled the
@@ -362,13 +366,15 @@ def load_conversations(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load(store, settings)
+        return _load(store, settings, skip or {})
     finally:
         if paused:
             gc.enable()
 
 
-def _load(store: Store, settings: EngageSettings | None) -> dict[str, Conversation]:
+def _load(
+    store: Store, settings: EngageSettings | None, skip: Mapping[str, Mapping[str, int]]
+) -> dict[str, Conversation]:
     conversations: dict[str, Conversation] = {}
     nodes: dict[str, CommentNode] = {}
     build = _Nodes(settings)
@@ -377,7 +383,7 @@ def _load(store: Store, settings: EngageSettings | None) -> dict[str, Conversati
         hides = Moderation.load(store, settings.blocklist).hides
     placed: list[tuple[CommentNode, str | None, str]] = []
     for row in store.comments.shown():
-        if hides is not None and _blocked(row, hides):
+        if row[ARTICLE] in skip or (hides is not None and _blocked(row, hides)):
             continue
         try:
             node = build.node(row)
@@ -394,13 +400,16 @@ def _load(store: Store, settings: EngageSettings | None) -> dict[str, Conversati
             parent.children.append(node)
         elif parent_id is None:  # a reply to a hidden comment is hidden with it
             conversations.setdefault(article, Conversation()).comments.append(node)
-    _attach_counts(store, conversations)
+    _attach_counts(store, conversations, skip)
     return conversations
 
 
-def _attach_counts(store: Store, conversations: dict[str, Conversation]) -> None:
+def _attach_counts(
+    store: Store, conversations: dict[str, Conversation], skip: Mapping[str, Mapping[str, int]]
+) -> None:
     """Likes and reposts as the networks count them; replies as the page shows them."""
-    shown = {article: _shown_per_network(c.comments) for article, c in conversations.items()}
+    shown = {article: shown_per_network(c.comments) for article, c in conversations.items()}
+    shown.update((article, dict(networks)) for article, networks in skip.items())
     for article, network, likes, reposts in store.comments.all_counts():
         replies = shown.get(article, {}).pop(network, 0)
         _add_counts(conversations, article, network, likes, reposts, replies)
@@ -411,7 +420,7 @@ def _attach_counts(store: Store, conversations: dict[str, Conversation]) -> None
         conversation.counts = dict(sorted(conversation.counts.items()))
 
 
-def _shown_per_network(roots: Iterable[CommentNode]) -> dict[str, int]:
+def shown_per_network(roots: Iterable[CommentNode]) -> dict[str, int]:
     found: dict[str, int] = {}
     stack = list(roots)
     while stack:

@@ -95,6 +95,8 @@ def sync(
             on_outcome=lambda outcome: progress.advance(tasks[outcome.job.target.key.network]),
         )
     _finish(report, out, as_json, _arrived(settings.db_path, last_ref))
+    with Store.open(settings.db_path) as store:  # the next build shows them without rendering
+        site.save_conversations(store, pelican_settings, posts, whole_site=slug is None)
     if rebuild and report.changed:
         err.print("Rebuilding the site with the new conversation …")
         site.build_site(pelican_settings)

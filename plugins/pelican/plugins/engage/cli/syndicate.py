@@ -187,6 +187,7 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
     with Store.open(engage.db_path) as store:
         fetch_missing_sources(record, store, err)
         site.remember_gate(record, store)  # the build below reuses the analyses
+        site.save_conversations(store, settings, record.posts)  # and the conversations
         out.print(f"Building the site with {settings_file} …")
         record = site.build_site(settings)
         site.remember_posts(record, store)
@@ -231,6 +232,7 @@ def publish(settings_file: Path, dry_run: bool, backfill: bool) -> None:
         summary = _syndicate(out, store, engage, check_urls=bool(engage.deploy))
         if summary.posted:
             out.print("Rebuilding so article pages link to their new copies …")
+            site.save_conversations(store, settings, record.posts)
             site.build_site(settings)
             if engage.deploy:
                 site.run_deploy(engage.deploy, engage.base_dir, out)

@@ -83,6 +83,9 @@ def make_steps(posts: SitePosts, notifier: Notifier | None, log: Callable[[str],
         return backfeed.sync_posts(posts.engage, posts.posts())
 
     def rebuild() -> None:
+        known = posts.posts()  # before the store is opened: learning them may open it
+        with db() as store:
+            site.save_conversations(store, posts.pelican, known)
         posts.remember(site.build_site(posts.pelican))
         if posts.engage.deploy:
             _, err = consoles()

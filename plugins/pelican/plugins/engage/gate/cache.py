@@ -48,13 +48,18 @@ class KnownResults:
 
 
 @functools.cache
-def rules_version() -> str:
-    """A hash of the gate's source files: changes whenever the rules do."""
+def code_version(folder: Path, names: tuple[str, ...]) -> str:
+    """A hash of the source files ``names`` in ``folder``: saved results carry it, so
+    results computed by other code are never reused."""
     digest = hashlib.sha256()
-    folder = Path(__file__).parent
-    for name in _RULE_MODULES:
+    for name in names:
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def rules_version() -> str:
+    """A hash of the gate's source files: changes whenever the rules do."""
+    return code_version(Path(__file__).parent, _RULE_MODULES)
 
 
 def analysis_key(html: str, headings: Iterable[str]) -> str:

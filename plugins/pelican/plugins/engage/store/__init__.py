@@ -37,6 +37,7 @@ from .ledger import LedgerEntries
 from .meter import SharedMeter, SpendMeter
 from .migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from .posts import PostIdentities
+from .rendered import RenderedThreads
 from .sources import SourceTexts
 from .sync_state import SyncStates
 
@@ -61,6 +62,7 @@ class Store(Database):
         self.acknowledgements = Acknowledgements(self)  # likes sent, comments marked done
         self.posts = PostIdentities(self)
         self.gate_results = GateResults(self)  # saved by the commands, read by the build
+        self.rendered = RenderedThreads(self)  # conversations, likewise
 
     def sources(self) -> dict[str, SourceText]:
         return self.source_texts.all()

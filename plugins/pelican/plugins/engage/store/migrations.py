@@ -223,6 +223,43 @@ MIGRATIONS: list[str] = [
         saved_at        TEXT NOT NULL
     );
     """,
+    # 8: conversations rendered by the commands for the build (backfeed/prerender.py).
+    # Any insert, update or delete of an article's comments moves its version on, so
+    # saved markup is never shown after its conversation changed. (No INSERT OR IGNORE
+    # in the triggers: an outer statement's conflict clause would override it.)
+    """
+    CREATE TABLE conversation_version (
+        article         TEXT PRIMARY KEY,
+        version         INTEGER NOT NULL
+    );
+    INSERT INTO conversation_version (article, version)
+        SELECT DISTINCT article, 1 FROM comment;
+    CREATE TRIGGER conversation_new AFTER INSERT ON comment
+    BEGIN
+        INSERT INTO conversation_version (article, version) SELECT new.article, 0
+            WHERE NOT EXISTS (SELECT 1 FROM conversation_version WHERE article = new.article);
+        UPDATE conversation_version SET version = version + 1 WHERE article = new.article;
+    END;
+    CREATE TRIGGER conversation_changed AFTER UPDATE ON comment
+    BEGIN
+        INSERT INTO conversation_version (article, version) SELECT new.article, 0
+            WHERE NOT EXISTS (SELECT 1 FROM conversation_version WHERE article = new.article);
+        UPDATE conversation_version SET version = version + 1
+            WHERE article IN (old.article, new.article);
+    END;
+    CREATE TRIGGER conversation_gone AFTER DELETE ON comment
+    BEGIN
+        UPDATE conversation_version SET version = version + 1 WHERE article = old.article;
+    END;
+    CREATE TABLE rendered_thread (
+        article         TEXT PRIMARY KEY,
+        token           TEXT NOT NULL,      -- settings and code it was rendered with, version
+        args            TEXT NOT NULL,      -- JSON: article URL, SITEURL, syndication links
+        html            TEXT NOT NULL,
+        shown           TEXT NOT NULL,      -- JSON: comments shown per network
+        total           INTEGER NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
