@@ -74,6 +74,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the test helpers (sitebuilder)
+
+from reporting import timed  # noqa: E402  # benchmarks/, beside this script
+
 TARGET_RATIO = 1.05
 SEED = 20261130
 
@@ -298,16 +301,6 @@ def _instrument(timings: dict[str, Any], profile: Path | None) -> None:
     from pelican.plugins.engage.gate import commentary
     from pelican.plugins.engage.gate import rules as gate
 
-    def timed(key: str, func: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                timings[key] += time.perf_counter() - t0
-
-        return wrapper
-
     original = handler = plugin.on_article_generator_finalized
     if profile is not None:
         import cProfile
@@ -318,9 +311,9 @@ def _instrument(timings: dict[str, Any], profile: Path | None) -> None:
             prof.dump_stats(profile)
 
         handler = profiled
-    gate.evaluate = timed("evaluate_s", gate.evaluate)
-    commentary.mark = timed("mark_s", commentary.mark)
-    plugin.on_article_generator_finalized = timed("handler_s", handler)
+    gate.evaluate = timed(timings, "evaluate_s", gate.evaluate)
+    commentary.mark = timed(timings, "mark_s", commentary.mark)
+    plugin.on_article_generator_finalized = timed(timings, "handler_s", handler)
 
 
 def prime(conf: Path) -> None:

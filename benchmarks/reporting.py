@@ -1,5 +1,5 @@
-"""What the request, site and watch benchmarks share: progress lines, their SYNC.md sections
-and the command line that writes them."""
+"""What the benchmarks share: progress lines, SYNC.md sections and the command line that
+writes them, and timers around the product's functions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,3 +61,21 @@ def run_section(
     with tempfile.TemporaryDirectory(prefix=f"engage-{mark}-") as tmp:
         result = measure(*(getattr(args, name) for name in options), Path(tmp))
     publish(report(result), mark=mark, write=args.write)
+
+
+def timed(
+    spent: dict[str, Any],
+    key: str,
+    func: Callable[..., Any],
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[..., Any]:
+    """``func``, adding the ``clock`` time of each call to ``spent[key]``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = clock()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            spent[key] += clock() - start
+
+    return wrapper
